@@ -15,6 +15,11 @@
 #define SPEC_MAX_FILE_BYTES (1024 * 1024)
 #define SPEC_MAX_DEPTH 64
 #define SPEC_MAX_ALIASES 1000
+/* Nodes that aliases may add to one document if it were expanded (billion
+ * laughs stays a few hundred bytes of input but would expand to 10^9). */
+#define SPEC_MAX_ALIAS_EXPANSION 100000
+/* Diagnostics kept per file; the last one says the rest was not read. */
+#define SPEC_MAX_DIAGS_PER_FILE 200
 
 typedef enum { SPEC_SECRET_NONE = 0, SPEC_SECRET_ENV, SPEC_SECRET_FILE, SPEC_SECRET_REF } spec_secret_kind;
 

@@ -60,7 +60,8 @@ typedef struct http_response {
 typedef void (*http_done_fn)(const http_response *resp, void *arg);
 
 int http_engine_new(http_engine **out, struct ev_loop *loop, const http_engine_opts *opts);
-/* Cancels transfers still in flight without calling their callbacks. NULL is a no-op. */
+/* Cancels transfers still in flight without calling their callbacks. NULL is a no-op.
+ * May be called from a callback. Call it before destroying the loop. */
 void http_engine_free(http_engine *e);
 
 /* Copies everything it needs from `req`. Returns 0, or -1 with errno-like
@@ -75,7 +76,10 @@ size_t http_engine_pending(const http_engine *e);
  * blanks, or NULL. The pointer lives as long as `resp`. */
 const char *http_response_header(const http_response *resp, const char *name);
 
-/* Retry-After in milliseconds (delta-seconds form), or -1 when absent. */
+/* Retry-After in milliseconds (delta-seconds or HTTP-date form; a date in the
+ * past gives 0), or -1 when absent or unparsable. The engine itself sleeps on
+ * at most 5 minutes of Retry-After; a longer one ends the retries and the
+ * response goes to the caller. */
 long http_response_retry_after_ms(const http_response *resp);
 
 /* Writes `url` into buf with the values of secret-looking query parameters
