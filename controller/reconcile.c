@@ -462,6 +462,23 @@ static void action_done(fleet_pass *p, rf_kind k, bool ok, double seconds, bool 
 	schedule(p);
 }
 
+/* The VNet is created with our subnet inline; what ARM returned for it is
+ * what a GET of the subnet would. */
+static void adopt_inline_subnet(fleet_pass *p, const cJSON *vnet)
+{
+	const cJSON *subnets =
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(vnet, "properties"), "subnets");
+	const cJSON *s;
+	cJSON_ArrayForEach(s, subnets)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(s, "name");
+		if (cJSON_IsString(name) && strcasecmp(name->valuestring, p->names.name[RK_SUBNET]) == 0) {
+			set_obs(p, RK_SUBNET, s);
+			return;
+		}
+	}
+}
+
 static void on_action_arm(const arm_result *r, void *arg)
 {
 	kind_ctx *kc = arg;
@@ -469,6 +486,8 @@ static void on_action_arm(const arm_result *r, void *arg)
 	plan_op op = p->cur.items[kc->k].op;
 	if (r->ok) {
 		set_obs(p, kc->k, op == PLAN_DELETE ? NULL : r->body);
+		if (kc->k == RK_VNET && op != PLAN_DELETE)
+			adopt_inline_subnet(p, r->body);
 	} else {
 		pass_error(p, "%s %s %s failed: %s%s%s%s%s", plan_op_verb(op), rf_kind_name(kc->k), p->names.name[kc->k],
 			   r->code, *r->code ? ": " : "", r->message, *r->request_id ? " (request id " : "",
@@ -528,9 +547,9 @@ static void start_arm_action(fleet_pass *p, rf_kind k)
 		}
 		return;
 	}
-	if (it->op == PLAN_UPDATE) {
-		/* Inputs known only now (a principal id, a token) may show there is
-		 * nothing to write after all. */
+	{
+		/* Inputs known only now (a principal id, a token, a subnet the VNet
+		 * PUT created inline) may show there is nothing to write after all. */
 		plan_input in;
 		plan_input_fill(p, &in);
 		plan_item again;

@@ -9,15 +9,15 @@
 #include <stddef.h>
 
 typedef enum {
-	SPEC_FIELD_OBJECT = 0,   /* a mapping of the fields listed after it */
-	SPEC_FIELD_STRING,       /* a string scalar; plain scalars that read as numbers/booleans are refused */
-	SPEC_FIELD_INT,          /* a plain decimal integer */
-	SPEC_FIELD_BOOL,         /* plain true or false */
-	SPEC_FIELD_ENUM,         /* one of enum_values (a string) */
-	SPEC_FIELD_STRING_LIST,  /* a sequence of strings, each checked against format */
-	SPEC_FIELD_STRING_MAP,   /* a mapping of string to string (labels, annotations) */
-	SPEC_FIELD_SECRET,       /* a reference to a secret: see spec_secret_fields */
-	SPEC_FIELD_IGNORED,      /* accepted and not inspected (server-set metadata, status) */
+	SPEC_FIELD_OBJECT = 0,  /* a mapping of the fields listed after it */
+	SPEC_FIELD_STRING,      /* a string scalar; plain scalars that read as numbers/booleans are refused */
+	SPEC_FIELD_INT,         /* a plain decimal integer */
+	SPEC_FIELD_BOOL,        /* plain true or false */
+	SPEC_FIELD_ENUM,        /* one of enum_values (a string) */
+	SPEC_FIELD_STRING_LIST, /* a sequence of strings, each checked against format */
+	SPEC_FIELD_STRING_MAP,  /* a mapping of string to string (labels, annotations) */
+	SPEC_FIELD_SECRET,      /* a reference to a secret: see spec_secret_fields */
+	SPEC_FIELD_IGNORED,     /* accepted and not inspected (server-set metadata, status) */
 } spec_field_type;
 
 /* Value formats beyond the scalar type. Each has a human description and,
@@ -37,11 +37,11 @@ typedef enum {
 	SPEC_FORMAT_VNET_ID,        /* ARM id of a virtual network */
 	SPEC_FORMAT_SUBNET_ID,      /* ARM id of a subnet */
 	SPEC_FORMAT_VM_SIZE,
-	SPEC_FORMAT_DURATION,       /* Go duration: 20m, 1h30m, 20m0s */
+	SPEC_FORMAT_DURATION, /* Go duration: 20m, 1h30m, 20m0s */
 	SPEC_FORMAT_RUNNER_TAG,
-	SPEC_FORMAT_ENV_NAME,       /* environment variable name */
+	SPEC_FORMAT_ENV_NAME, /* environment variable name */
 	SPEC_FORMAT_FILE_PATH,
-	SPEC_FORMAT_SECRET_KEY,     /* key inside a Kubernetes Secret */
+	SPEC_FORMAT_SECRET_KEY, /* key inside a Kubernetes Secret */
 	SPEC_FORMAT_COUNT
 } spec_field_format;
 
@@ -56,14 +56,14 @@ typedef struct spec_field {
 	const char *path; /* dotted path from the document root, e.g. "spec.autoscaler.maxInstances" */
 	const char *name; /* the YAML key: the last segment of path */
 	spec_field_type type;
-	spec_field_format format;     /* for strings and string-list items */
+	spec_field_format format; /* for strings and string-list items */
 	bool required;
-	const char *default_value;    /* as written in YAML; may name {appName}; NULL: none */
-	bool has_min, has_max;        /* integer bounds */
+	const char *default_value; /* as written in YAML; may name {appName}; NULL: none */
+	bool has_min, has_max;     /* integer bounds */
 	long min, max;
 	const char *const *enum_values; /* NULL-terminated; index = the C enum value */
-	const char *example;          /* a value for docs; for secrets the suggested env variable */
-	const char *doc;              /* one line */
+	const char *example;            /* a value for docs; for secrets the suggested env variable */
+	const char *doc;                /* one line */
 	/* Where the value lives in spec_fleet; size 0: not stored. */
 	size_t offset;
 	size_t size;

@@ -141,7 +141,8 @@ void spec_report_vadd(spec_report *r, spec_pos pos, const char *field, const cha
 		return;
 	if (r->added + 1 == SPEC_MAX_DIAGS_PER_FILE) {
 		r->full = true;
-		if (spec_diags_push(r->diags, r->file, pos, "", "too many errors; the rest of this file is not read") < 0)
+		if (spec_diags_push(r->diags, r->file, pos, "",
+		                    "too many errors; the rest of this file is not read") < 0)
 			r->oom = true;
 		return;
 	}
@@ -175,12 +176,15 @@ char *spec_diag_format(const spec_diag *d)
 	char *out;
 	int n;
 
-	if (d->pos.line > 0 && snprintf(loc, sizeof(loc), ":%d:%d", d->pos.line, d->pos.col) >= (int)sizeof(loc))
+	if (d->pos.line > 0 &&
+	    snprintf(loc, sizeof(loc), ":%d:%d", d->pos.line, d->pos.col) >= (int)sizeof(loc))
 		return NULL;
-	cap = strlen(file) + strlen(loc) + (field ? strlen(field) + 2 : 0) + strlen(message) + sizeof(": error: ");
+	cap = strlen(file) + strlen(loc) + (field ? strlen(field) + 2 : 0) + strlen(message) +
+	      sizeof(": error: ");
 	if (!(out = malloc(cap)))
 		return NULL;
-	n = snprintf(out, cap, "%s%s: error: %s%s%s", file, loc, field ? field : "", field ? ": " : "", message);
+	n = snprintf(out, cap, "%s%s: error: %s%s%s", file, loc, field ? field : "", field ? ": " : "",
+	             message);
 	if (n < 0 || (size_t)n >= cap) {
 		free(out);
 		return NULL;

@@ -11,53 +11,59 @@
 #include "spec/spec_int.h"
 
 static const spec_format_info formats[SPEC_FORMAT_COUNT] = {
-	[SPEC_FORMAT_NONE] = {"string", "a string", NULL, 0},
-	[SPEC_FORMAT_DNS_LABEL] = {"dns-label",
-				   "a DNS-1123 label (lowercase letters, digits and '-', starting and ending "
-				   "with a letter or digit, at most 63 characters)",
-				   "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", 63},
-	[SPEC_FORMAT_DNS_SUBDOMAIN] = {"dns-subdomain",
-				       "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', at most 253 "
-				       "characters)",
-				       "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", 253},
-	[SPEC_FORMAT_APP_NAME] = {"app-name",
-				  "an app name (lowercase letters, digits and '-', starting with a letter, not "
-				  "ending with '-', at most 24 characters)",
-				  "^[a-z]([-a-z0-9]*[a-z0-9])?$", 24},
-	[SPEC_FORMAT_REGION] = {"azure-region", "an Azure region name such as westeurope (lowercase letters and digits)",
-				"^[a-z][a-z0-9]*$", 64},
-	[SPEC_FORMAT_GITLAB_URL] = {"gitlab-url", "an https URL such as https://gitlab.com",
-				    "^[Hh][Tt][Tt][Pp][Ss]?://[^/@?#]+(/[^?#]*)?$", 2048},
-	[SPEC_FORMAT_GUID] = {"guid", "a GUID such as 00000000-0000-0000-0000-000000000000",
-			      "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", 36},
-	[SPEC_FORMAT_RESOURCE_GROUP] = {"resource-group",
-					"a resource group name (letters, digits, '-', '_', '.', '(' and ')', not "
-					"ending with '.', at most 90 characters)",
-					"^[-A-Za-z0-9_.()]*[-A-Za-z0-9_()]$", 90},
-	[SPEC_FORMAT_CIDR] = {"cidr", "an IPv4 CIDR such as 10.0.0.0/16",
-			      "^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$", 18},
-	[SPEC_FORMAT_ADDRESS_PREFIX] = {"address-prefix", "an IPv4 address or CIDR such as 203.0.113.0/24",
-					"^[0-9]{1,3}(\\.[0-9]{1,3}){3}(/[0-9]{1,2})?$", 18},
-	[SPEC_FORMAT_VNET_ID] = {"vnet-id",
-				 "a virtual network id /subscriptions/{id}/resourceGroups/{group}/providers/"
-				 "Microsoft.Network/virtualNetworks/{name}",
-				 "^(/[^/]+){8}$", 1024},
-	[SPEC_FORMAT_SUBNET_ID] = {"subnet-id",
-				   "a subnet id /subscriptions/{id}/resourceGroups/{group}/providers/"
-				   "Microsoft.Network/virtualNetworks/{vnet}/subnets/{name}",
-				   "^(/[^/]+){10}$", 1024},
-	[SPEC_FORMAT_VM_SIZE] = {"vm-size", "an Azure VM size such as Standard_D2s_v5", "^[A-Za-z][-A-Za-z0-9_]*$",
-				 64},
-	[SPEC_FORMAT_DURATION] = {"duration", "a duration such as 20m, 1h30m or 90s (units h, m, s, ms)",
-				  "^(0|([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(h|m|s|ms)(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(h|m|s|ms))*)$",
-				  64},
-	[SPEC_FORMAT_RUNNER_TAG] = {"runner-tag", "a runner tag (not empty, no ',', no surrounding spaces)",
-				    "^[^, ]([^,]*[^, ])?$", 255},
-	[SPEC_FORMAT_ENV_NAME] = {"env-name", "an environment variable name such as GITLAB_RUNNER_TOKEN",
-				  "^[A-Za-z_][A-Za-z0-9_]*$", 255},
-	[SPEC_FORMAT_FILE_PATH] = {"file-path", "an absolute file path", "^/", 4096},
-	[SPEC_FORMAT_SECRET_KEY] = {"secret-key", "a Secret key (letters, digits, '-', '_' and '.')",
-				    "^[-._a-zA-Z0-9]+$", 253},
+        [SPEC_FORMAT_NONE] = {"string", "a string", NULL, 0},
+        [SPEC_FORMAT_DNS_LABEL] = {"dns-label",
+                                   "a DNS-1123 label (lowercase letters, digits and '-', starting and ending "
+                                   "with a letter or digit, at most 63 characters)",
+                                   "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", 63},
+        [SPEC_FORMAT_DNS_SUBDOMAIN] =
+                {"dns-subdomain",
+                 "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', at most 253 "
+                 "characters)",
+                 "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", 253},
+        [SPEC_FORMAT_APP_NAME] =
+                {"app-name",
+                 "an app name (lowercase letters, digits and '-', starting with a letter, not "
+                 "ending with '-', at most 24 characters)",
+                 "^[a-z]([-a-z0-9]*[a-z0-9])?$", 24},
+        [SPEC_FORMAT_REGION] = {"azure-region",
+                                "an Azure region name such as westeurope (lowercase letters and digits)",
+                                "^[a-z][a-z0-9]*$", 64},
+        [SPEC_FORMAT_GITLAB_URL] = {"gitlab-url", "an https URL such as https://gitlab.com",
+                                    "^[Hh][Tt][Tt][Pp][Ss]?://[^/@?#]+(/[^?#]*)?$", 2048},
+        [SPEC_FORMAT_GUID] = {"guid", "a GUID such as 00000000-0000-0000-0000-000000000000",
+                              "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+                              36},
+        [SPEC_FORMAT_RESOURCE_GROUP] =
+                {"resource-group",
+                 "a resource group name (letters, digits, '-', '_', '.', '(' and ')', not "
+                 "ending with '.', at most 90 characters)",
+                 "^[-A-Za-z0-9_.()]*[-A-Za-z0-9_()]$", 90},
+        [SPEC_FORMAT_CIDR] = {"cidr", "an IPv4 CIDR such as 10.0.0.0/16",
+                              "^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$", 18},
+        [SPEC_FORMAT_ADDRESS_PREFIX] = {"address-prefix", "an IPv4 address or CIDR such as 203.0.113.0/24",
+                                        "^[0-9]{1,3}(\\.[0-9]{1,3}){3}(/[0-9]{1,2})?$", 18},
+        [SPEC_FORMAT_VNET_ID] = {"vnet-id",
+                                 "a virtual network id /subscriptions/{id}/resourceGroups/{group}/providers/"
+                                 "Microsoft.Network/virtualNetworks/{name}",
+                                 "^(/[^/]+){8}$", 1024},
+        [SPEC_FORMAT_SUBNET_ID] = {"subnet-id",
+                                   "a subnet id /subscriptions/{id}/resourceGroups/{group}/providers/"
+                                   "Microsoft.Network/virtualNetworks/{vnet}/subnets/{name}",
+                                   "^(/[^/]+){10}$", 1024},
+        [SPEC_FORMAT_VM_SIZE] = {"vm-size", "an Azure VM size such as Standard_D2s_v5",
+                                 "^[A-Za-z][-A-Za-z0-9_]*$", 64},
+        [SPEC_FORMAT_DURATION] =
+                {"duration", "a duration such as 20m, 1h30m or 90s (units h, m, s, ms)",
+                 "^(0|([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(h|m|s|ms)(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(h|m|s|ms))*)$",
+                 64},
+        [SPEC_FORMAT_RUNNER_TAG] = {"runner-tag", "a runner tag (not empty, no ',', no surrounding spaces)",
+                                    "^[^, ]([^,]*[^, ])?$", 255},
+        [SPEC_FORMAT_ENV_NAME] = {"env-name", "an environment variable name such as GITLAB_RUNNER_TOKEN",
+                                  "^[A-Za-z_][A-Za-z0-9_]*$", 255},
+        [SPEC_FORMAT_FILE_PATH] = {"file-path", "an absolute file path", "^/", 4096},
+        [SPEC_FORMAT_SECRET_KEY] = {"secret-key", "a Secret key (letters, digits, '-', '_' and '.')",
+                                    "^[-._a-zA-Z0-9]+$", 253},
 };
 
 const spec_format_info *spec_format_info_get(spec_field_format format)
@@ -248,8 +254,8 @@ static int check_cidr(const char *s, char *hint, size_t cap)
 	if (a & ~prefix_mask(prefix)) {
 		uint32_t net = a & prefix_mask(prefix);
 
-		spec_bprintf(hint, cap, "host bits are set; the network is %u.%u.%u.%u/%d", net >> 24, (net >> 16) & 255,
-			 (net >> 8) & 255, net & 255, prefix);
+		spec_bprintf(hint, cap, "host bits are set; the network is %u.%u.%u.%u/%d", net >> 24,
+		             (net >> 16) & 255, (net >> 8) & 255, net & 255, prefix);
 		return -1;
 	}
 	return 0;
@@ -354,7 +360,8 @@ static int check_gitlab_url(const char *s, char *hint, size_t cap)
 	}
 	if (!https && !is_loopback_host(host, host_len)) {
 		spec_bprintf(hint, cap,
-			 "plain http is allowed only to a loopback host (127.0.0.1, localhost, [::1]); use https");
+		             "plain http is allowed only to a loopback host (127.0.0.1, localhost, [::1]); "
+		             "use https");
 		return -1;
 	}
 	return 0;
@@ -388,8 +395,9 @@ static int arm_id_split(const char *s, const char **seg, size_t *len, int max)
 
 static int check_arm_network_id(const char *s, bool subnet, char *hint, size_t cap)
 {
-	static const char *const words[] = {"subscriptions", NULL, "resourceGroups", NULL, "providers",
-					    "Microsoft.Network", "virtualNetworks", NULL, "subnets", NULL};
+	static const char *const words[] = {
+	        "subscriptions",   NULL, "resourceGroups", NULL, "providers", "Microsoft.Network",
+	        "virtualNetworks", NULL, "subnets",        NULL};
 	const char *seg[10];
 	size_t len[10];
 	int want = subnet ? 10 : 8;
@@ -520,7 +528,8 @@ int spec_parse_duration(const char *s, long *seconds)
 		const char *name;
 		long long ms;
 	} units[] = {{"ms", 1}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
-	const long long limit = (long long)LONG_MAX < LLONG_MAX / 1000 ? (long long)LONG_MAX * 1000 : LLONG_MAX;
+	const long long limit =
+	        (long long)LONG_MAX < LLONG_MAX / 1000 ? (long long)LONG_MAX * 1000 : LLONG_MAX;
 	long long total = 0;
 
 	if (!s || !*s)
@@ -576,9 +585,9 @@ int spec_parse_duration(const char *s, long *seconds)
 
 /* Prefixes of GitLab tokens (personal, runner, deploy, trigger, feed, OAuth,
  * CI job, incoming mail, agent, SCIM...) and the legacy registration token. */
-static const char *const token_prefixes[] = {"glpat-", "glrt-", "glrtr-", "gldt-", "glptt-", "glft-",
-					     "gloas-", "glcbt-", "glimt-", "glagent-", "glsoat-", "glffct-",
-					     "GR1348941", NULL};
+static const char *const token_prefixes[] = {"glpat-",  "glrt-",   "glrtr-",    "gldt-",  "glptt-",
+                                             "glft-",   "gloas-",  "glcbt-",    "glimt-", "glagent-",
+                                             "glsoat-", "glffct-", "GR1348941", NULL};
 
 bool spec_value_is_sensitive(const char *s, size_t len)
 {
@@ -617,10 +626,10 @@ void spec_echo(char *dst, size_t cap, const char *s, size_t len)
 		spec_bprintf(dst, cap, "(a value that looks like a credential, not shown)");
 		return;
 	}
-#define PUT(c)                                                                                                         \
-	do {                                                                                                           \
-		if (o + 1 < cap)                                                                                       \
-			dst[o++] = (c);                                                                                \
+#define PUT(c)                                                                                               \
+	do {                                                                                                 \
+		if (o + 1 < cap)                                                                             \
+			dst[o++] = (c);                                                                      \
 	} while (0)
 	PUT('"');
 	for (size_t i = 0; i < len; i++) {
@@ -637,7 +646,7 @@ void spec_echo(char *dst, size_t cap, const char *s, size_t len)
 		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
 			char esc[8];
 			int n = c == '"' || c == '\\' ? snprintf(esc, sizeof(esc), "\\%c", c)
-						      : snprintf(esc, sizeof(esc), "\\x%02x", c);
+			                              : snprintf(esc, sizeof(esc), "\\x%02x", c);
 
 			if (n < 0 || o + (size_t)n + 1 >= cap)
 				break;
@@ -672,8 +681,8 @@ static bool all_digits(const char *s, size_t len, bool hex)
 
 static bool is_float(const char *s, size_t len)
 {
-	static const char *const special[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
-					      "-.Inf", "-.INF", ".nan", ".NaN", ".NAN", NULL};
+	static const char *const special[] = {".inf",  ".Inf",  ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+	                                      "-.Inf", "-.INF", ".nan", ".NaN",  ".NAN",  NULL};
 	size_t i = 0, mant = 0;
 
 	if (text_is(s, len, special))
@@ -705,8 +714,9 @@ spec_scalar_kind spec_scalar_classify(const spec_node *n)
 {
 	static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
 	static const char *const bools[] = {"true", "false", NULL};
-	static const char *const boolish[] = {"True", "TRUE", "False", "FALSE", "yes", "Yes", "YES", "no", "No",
-					      "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "Y", "n", "N", NULL};
+	static const char *const boolish[] = {"True", "TRUE", "False", "FALSE", "yes", "Yes", "YES",
+	                                      "no",   "No",   "NO",    "on",    "On",  "ON",  "off",
+	                                      "Off",  "OFF",  "y",     "Y",     "n",   "N",   NULL};
 	const char *s = n->str;
 	size_t len = n->len, i = 0;
 

@@ -27,7 +27,8 @@ static void report_too_large(spec_diags *diags, const char *file)
 	spec_report rep = {diags, file, 0, false, false};
 	spec_pos top = {0, 0};
 
-	spec_report_add(&rep, top, "", "file is larger than %d bytes; refusing to read it", SPEC_MAX_FILE_BYTES);
+	spec_report_add(&rep, top, "", "file is larger than %d bytes; refusing to read it",
+	                SPEC_MAX_FILE_BYTES);
 }
 
 /* Returns 0; -1 when the input was refused (reported); -ENOMEM. */
@@ -42,7 +43,14 @@ static int load_bytes(spec_set *set, spec_diags *diags, const char *file, const 
 	}
 	if (len == 0)
 		return 0;
-	return spec_yaml_parse(&rep, buf, len, on_document, &l) < 0 ? -ENOMEM : 0;
+	if (spec_yaml_parse(&rep, buf, len, on_document, &l) < 0) {
+		/* best effort: callers that only read diagnostics should see it too */
+		spec_pos top = {0, 0};
+
+		(void)spec_diags_push(diags, file, top, "", "out of memory; the file was not fully read");
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 int spec_load_buffer(spec_set *set, spec_diags *diags, const char *file, const char *buf, size_t len)
@@ -202,32 +210,46 @@ static int collect(spec_diags *diags, const char *dir, int depth, path_list *out
 		report_errno(diags, dir, "cannot open folder", errno);
 		return 0;
 	}
-	while (rc == 0 && (errno = 0, de = readdir(d))) {
+	for (;;) {
 		struct stat lst, st;
 		char *p;
 
+		errno = 0;
+		if (!(de = readdir(d))) {
+			if (errno)
+				report_errno(diags, dir, "cannot list folder", errno);
+			break;
+		}
 		if (de->d_name[0] == '.')
 			continue;
 		if (!(p = path_join(dir, de->d_name))) {
 			rc = -1;
 			break;
 		}
-		if (lstat(p, &lst) < 0 || stat(p, &st) < 0) {
+		if (lstat(p, &lst) < 0) {
 			report_errno(diags, p, "cannot stat", errno);
 			free(p);
 			continue;
 		}
-		if (S_ISDIR(st.st_mode) && !S_ISLNK(lst.st_mode)) {
-			rc = collect(diags, p, depth + 1, out);
+		if (stat(p, &st) < 0) {
+			/* a dangling link matters only where a spec was meant */
+			if (!S_ISLNK(lst.st_mode) || is_yaml_name(de->d_name))
+				report_errno(diags, p, "cannot stat", errno);
+			free(p);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (!S_ISLNK(lst.st_mode))
+				rc = collect(diags, p, depth + 1, out);
 			free(p);
 		} else if (S_ISREG(st.st_mode) && is_yaml_name(de->d_name)) {
-			if (path_list_add(out, p) < 0) {
-				free(p);
-				rc = -1;
-			}
+			if ((rc = path_list_add(out, p)) < 0)
+				free(p); /* else the list owns it */
 		} else {
 			free(p);
 		}
+		if (rc < 0)
+			break;
 	}
 	closedir(d);
 	return rc;
@@ -257,7 +279,8 @@ int spec_load_path(spec_set *set, spec_diags *diags, const char *path)
 		rc = -1;
 		goto cleanup;
 	}
-	qsort(files.items, files.n, sizeof(*files.items), cmp_path);
+	if (files.n)
+		qsort(files.items, files.n, sizeof(*files.items), cmp_path);
 	for (size_t i = 0; i < files.n; i++) {
 		/* a file that cannot be read is reported; the others still load */
 		if (load_file(set, diags, files.items[i]) == -ENOMEM) {

@@ -44,10 +44,16 @@ static void *field_at(spec_fleet *f, const spec_field *fd)
 	return (char *)f + fd->offset;
 }
 
-/* A key as it may appear in a path or a message: printable, bounded. */
+/* A key as it may appear in a path or a message: printable, bounded, and
+ * withheld when it looks like a token pasted in the wrong place. */
 static void key_text(char *dst, size_t cap, const char *s, size_t len)
 {
 	size_t o = 0;
+
+	if (spec_value_is_sensitive(s, len)) {
+		spec_bprintf(dst, cap, "(not shown)");
+		return;
+	}
 
 	for (size_t i = 0; i < len && o + 1 < cap; i++) {
 		unsigned char ch = (unsigned char)s[i];
@@ -105,12 +111,22 @@ static void describe(char *buf, size_t cap, const spec_node *n, bool hide)
 	case SPEC_SCALAR_INT_OTHER:
 	case SPEC_SCALAR_FLOAT:
 		spec_bprintf(buf, cap, "the number %.*s%s", n->len > 40 ? 40 : (int)n->len, n->str,
-			     n->len > 40 ? "..." : "");
+		             n->len > 40 ? "..." : "");
 		break;
 	case SPEC_SCALAR_STRING:
 		spec_bprintf(buf, cap, "%s %s", n->plain ? "the string" : "the quoted string", shown);
 		break;
 	}
+}
+
+/* "expected <want>, found <what v is><suffix>", at v. */
+static void fail_found(walk *c, const char *path, const spec_node *v, bool hide, const char *want,
+                       const char *suffix)
+{
+	char found[256];
+
+	describe(found, sizeof(found), v, hide);
+	spec_fail(c, spec_node_deref(v)->pos, path, "expected %s, found %s%s", want, found, suffix);
 }
 
 static size_t levenshtein(const char *a, const char *b)
@@ -127,7 +143,8 @@ static size_t levenshtein(const char *a, const char *b)
 		row[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
 			size_t up = row[j];
-			size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+			size_t cost =
+			        tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
 			size_t best = diag + cost;
 
 			if (up + 1 < best)
@@ -174,7 +191,8 @@ static void unknown_field(walk *c, int parent, const char *ppath, const spec_nod
 
 		if (spec_field_child(parent, f->name, strlen(f->name)) == (int)i)
 			cands[n++] = f->name;
-		else if (!elsewhere && strlen(f->name) == key->len && memcmp(f->name, key->str, key->len) == 0)
+		else if (!elsewhere && strlen(f->name) == key->len &&
+		         memcmp(f->name, key->str, key->len) == 0)
 			elsewhere = f->path;
 	}
 	if (key->len == strlen(k))
@@ -191,13 +209,11 @@ static void unknown_field(walk *c, int parent, const char *ppath, const spec_nod
 static const char *want_string(walk *c, const char *path, const spec_field *fd, const spec_node *v, bool hide)
 {
 	const spec_format_info *fi = spec_format_info_get(fd->format);
-	char found[256], hint[256];
-	spec_scalar_kind kind = spec_scalar_classify(v);
+	char hint[256];
 
-	if (v->kind != SPEC_NODE_SCALAR || kind != SPEC_SCALAR_STRING) {
-		describe(found, sizeof(found), v, hide);
-		spec_fail(c, v->pos, path, "expected %s, found %s%s", fi->description, found,
-			  v->kind == SPEC_NODE_SCALAR ? " (quote it if it is meant as text)" : "");
+	if (v->kind != SPEC_NODE_SCALAR || spec_scalar_classify(v) != SPEC_SCALAR_STRING) {
+		fail_found(c, path, v, hide, fi->description,
+		           v->kind == SPEC_NODE_SCALAR ? " (quote it if it is meant as text)" : "");
 		return NULL;
 	}
 	/* free text (annotations) may hold newlines, never a NUL */
@@ -206,19 +222,21 @@ static const char *want_string(walk *c, const char *path, const spec_field *fd, 
 
 		if (ch == 0 || (fd->format != SPEC_FORMAT_NONE && (ch < 0x20 || ch == 0x7f))) {
 			spec_fail(c, v->pos, path, "expected %s, found a string with control characters",
-				  fi->description);
+			          fi->description);
 			return NULL;
 		}
 	}
 	if (fi->max_length && v->len > fi->max_length) {
-		spec_fail(c, v->pos, path, "expected %s, found a string of %zu bytes (at most %zu)", fi->description,
-			  v->len, fi->max_length);
+		spec_fail(c, v->pos, path, "expected %s, found a string of %zu bytes (at most %zu)",
+		          fi->description, v->len, fi->max_length);
 		return NULL;
 	}
 	if (spec_format_check(fd->format, v->str, hint, sizeof(hint)) < 0) {
-		describe(found, sizeof(found), v, hide || spec_value_is_sensitive(v->str, v->len));
-		spec_fail(c, v->pos, path, "expected %s, found %s%s%s", fi->description, found, *hint ? ": " : "",
-			  hint);
+		char suffix[260];
+
+		spec_bprintf(suffix, sizeof(suffix), "%s%s", *hint ? ": " : "", hint);
+		fail_found(c, path, v, hide || spec_value_is_sensitive(v->str, v->len), fi->description,
+		           suffix);
 		return NULL;
 	}
 	return v->str;
@@ -272,17 +290,16 @@ static void store_int(walk *c, const spec_field *fd, long v)
 
 static int walk_int(walk *c, const spec_field *fd, const spec_node *v)
 {
-	char want[96], found[256];
+	char want[96];
 	spec_scalar_kind kind = spec_scalar_classify(v);
 	long n;
 
 	range_text(want, sizeof(want), fd);
 	if (v->kind != SPEC_NODE_SCALAR || kind != SPEC_SCALAR_INT) {
-		describe(found, sizeof(found), v, false);
-		spec_fail(c, v->pos, fd->path, "expected %s, found %s%s", want, found,
-			  kind == SPEC_SCALAR_INT_OTHER ? " (write it in plain decimal)"
-			  : v->kind == SPEC_NODE_SCALAR && !v->plain ? " (write it without quotes)"
-								     : "");
+		fail_found(c, fd->path, v, false, want,
+		           kind == SPEC_SCALAR_INT_OTHER              ? " (write it in plain decimal)"
+		           : v->kind == SPEC_NODE_SCALAR && !v->plain ? " (write it without quotes)"
+		                                                      : "");
 		return -1;
 	}
 	if (parse_long(v->str, &n) < 0 || (fd->has_min && n < fd->min) || (fd->has_max && n > fd->max) ||
@@ -296,12 +313,10 @@ static int walk_int(walk *c, const spec_field *fd, const spec_node *v)
 
 static int walk_bool(walk *c, const spec_field *fd, const spec_node *v)
 {
-	char found[256];
 	bool b;
 
 	if (v->kind != SPEC_NODE_SCALAR || spec_scalar_classify(v) != SPEC_SCALAR_BOOL) {
-		describe(found, sizeof(found), v, false);
-		spec_fail(c, v->pos, fd->path, "expected true or false, found %s", found);
+		fail_found(c, fd->path, v, false, "true or false", "");
 		return -1;
 	}
 	b = v->str[0] == 't';
@@ -317,47 +332,30 @@ static int enum_index(const spec_field *fd, const char *s)
 	return -1;
 }
 
-static void enum_list(char *buf, size_t cap, const spec_field *fd)
-{
-	size_t o = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; fd->enum_values[i]; i++) {
-		int n = snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", fd->enum_values[i]);
-
-		if (n < 0 || (size_t)n >= cap - o)
-			return;
-		o += (size_t)n;
-	}
-}
-
 static int walk_enum(walk *c, const spec_field *fd, const spec_node *v)
 {
-	char want[128], found[256];
+	char want[128] = "one of", suffix[96] = "";
+	const char *near = NULL;
+	size_t n = 0, o = strlen(want);
 	int idx = -1;
 
-	enum_list(want, sizeof(want), fd);
+	for (; fd->enum_values[n]; n++) {
+		spec_bprintf(want + o, sizeof(want) - o, "%s %s", n ? "," : "", fd->enum_values[n]);
+		o += strlen(want + o);
+	}
 	if (v->kind == SPEC_NODE_SCALAR && spec_scalar_classify(v) == SPEC_SCALAR_STRING &&
 	    strlen(v->str) == v->len)
 		idx = enum_index(fd, v->str);
-	if (idx < 0) {
-		size_t n = 0;
-		const char *near = NULL;
-
-		while (fd->enum_values[n])
-			n++;
-		if (v->kind == SPEC_NODE_SCALAR && strlen(v->str) == v->len)
-			near = nearest(v->str, fd->enum_values, n);
-		describe(found, sizeof(found), v, false);
-		if (near)
-			spec_fail(c, v->pos, fd->path, "expected one of %s, found %s; did you mean \"%s\"?", want,
-				  found, near);
-		else
-			spec_fail(c, v->pos, fd->path, "expected one of %s, found %s", want, found);
-		return -1;
+	if (idx >= 0) {
+		store(c, fd, &idx, sizeof(idx));
+		return 0;
 	}
-	store(c, fd, &idx, sizeof(idx));
-	return 0;
+	if (v->kind == SPEC_NODE_SCALAR && strlen(v->str) == v->len)
+		near = nearest(v->str, fd->enum_values, n);
+	if (near)
+		spec_bprintf(suffix, sizeof(suffix), "; did you mean \"%s\"?", near);
+	fail_found(c, fd->path, v, false, want, suffix);
+	return -1;
 }
 
 static int walk_string(walk *c, const spec_field *fd, const spec_node *v)
@@ -380,14 +378,16 @@ static int walk_string(walk *c, const spec_field *fd, const spec_node *v)
 static int walk_string_list(walk *c, const spec_field *fd, const spec_node *v)
 {
 	spec_string_list *list = field_at(c->fleet, fd);
-	char found[256], path[PATH_CAP];
+	char path[PATH_CAP];
 	size_t i = 0;
 	int rc = 0;
 
 	if (v->kind != SPEC_NODE_SEQ) {
-		describe(found, sizeof(found), v, false);
-		spec_fail(c, v->pos, fd->path, "expected a list of %s, found %s",
-			  spec_format_info_get(fd->format)->description, found);
+		char want[256];
+
+		spec_bprintf(want, sizeof(want), "a list of %s",
+		             spec_format_info_get(fd->format)->description);
+		fail_found(c, fd->path, v, false, want, "");
 		return -1;
 	}
 	if (v->n && !(list->items = calloc(v->n, sizeof(char *)))) {
@@ -433,13 +433,12 @@ static int walk_string_map(walk *c, const spec_field *fd, const spec_node *v)
 {
 	static const spec_field any = {.path = "", .name = "", .type = SPEC_FIELD_STRING};
 	const spec_node **keys;
-	char found[256], path[PATH_CAP], k[80];
+	char path[PATH_CAP];
 	size_t n = 0;
 	int rc = 0;
 
 	if (v->kind != SPEC_NODE_MAP) {
-		describe(found, sizeof(found), v, false);
-		spec_fail(c, v->pos, fd->path, "expected a mapping of strings to strings, found %s", found);
+		fail_found(c, fd->path, v, false, "a mapping of strings to strings", "");
 		return -1;
 	}
 	if (!v->n)
@@ -452,8 +451,7 @@ static int walk_string_map(walk *c, const spec_field *fd, const spec_node *v)
 		const spec_node *key = spec_node_deref(kn), *val = spec_node_deref(kn->next);
 
 		if (key->kind != SPEC_NODE_SCALAR || spec_scalar_classify(key) != SPEC_SCALAR_STRING) {
-			describe(found, sizeof(found), key, false);
-			spec_fail(c, key->pos, fd->path, "expected string keys, found %s", found);
+			fail_found(c, fd->path, key, false, "string keys", "");
 			rc = -1;
 			continue;
 		}
@@ -464,11 +462,14 @@ static int walk_string_map(walk *c, const spec_field *fd, const spec_node *v)
 	}
 	qsort(keys, n, sizeof(*keys), node_text_cmp);
 	for (size_t i = 1; i < n; i++) {
-		if (keys[i]->len == keys[i - 1]->len && memcmp(keys[i]->str, keys[i - 1]->str, keys[i]->len) == 0) {
+		if (keys[i]->len == keys[i - 1]->len &&
+		    memcmp(keys[i]->str, keys[i - 1]->str, keys[i]->len) == 0) {
+			char k[80];
+
 			key_text(k, sizeof(k), keys[i]->str, keys[i]->len);
 			path_join(path, sizeof(path), fd->path, keys[i]->str, keys[i]->len);
 			spec_fail(c, keys[i]->pos, path, "duplicate key \"%s\" (first at line %d)", k,
-				  keys[i - 1]->pos.line);
+			          keys[i - 1]->pos.line);
 			rc = -1;
 		}
 	}
@@ -481,118 +482,102 @@ static bool is_null(const spec_node *v)
 	return v->kind == SPEC_NODE_SCALAR && spec_scalar_classify(v) == SPEC_SCALAR_NULL;
 }
 
+/* The entry of spec_secret_fields[first..last] named by `key`, or -1. */
+static int secret_field(const spec_node *key, int first, int last)
+{
+	for (int i = first; i <= last; i++)
+		if (key->kind == SPEC_NODE_SCALAR && strlen(spec_secret_fields[i].name) == key->len &&
+		    memcmp(spec_secret_fields[i].name, key->str, key->len) == 0)
+			return i;
+	return -1;
+}
+
+/* One mapping of a secret reference: the reference itself (keys env, file,
+ * secretRef) or its secretRef (name, key). Keys met go to given[], strings
+ * to values[], both indexed like spec_secret_fields. Returns 0 or -1. */
+static int walk_secret_map(walk *c, const char *path, const spec_node *map, int first, int last,
+                           const spec_node **given, const char **values)
+{
+	int rc = 0;
+
+	for (const spec_node *kn = map->first; kn; kn = kn->next->next) {
+		const spec_node *key = spec_node_deref(kn), *val = spec_node_deref(kn->next);
+		int id = secret_field(key, first, last);
+		char sub[PATH_CAP];
+
+		if (id < 0) {
+			/* the key may be the token itself */
+			spec_fail(c, key->pos, path, "unknown field (not shown); expected %s",
+			          first == SPEC_SF_ENV ? "env, file or secretRef" : "name and key");
+			rc = -1;
+			continue;
+		}
+		spec_bprintf(sub, sizeof(sub), "%s.%s", path, spec_secret_fields[id].name);
+		if (given[id]) {
+			spec_fail(c, key->pos, sub, "duplicate key \"%s\" (first at line %d)",
+			          spec_secret_fields[id].name, given[id]->pos.line);
+			rc = -1;
+			continue;
+		}
+		given[id] = key;
+		if (spec_secret_fields[id].type != SPEC_FIELD_OBJECT) {
+			if (!(values[id] = want_string(c, sub, &spec_secret_fields[id], val, true)))
+				rc = -1;
+			continue;
+		}
+		if (val->kind != SPEC_NODE_MAP) {
+			fail_found(c, sub, val, true, "a mapping {name: SECRET, key: KEY}", "");
+			rc = -1;
+			continue;
+		}
+		if (walk_secret_map(c, sub, val, SPEC_SF_REF_NAME, SPEC_SF_REF_KEY, given, values) < 0)
+			rc = -1;
+		for (int i = SPEC_SF_REF_NAME; i <= SPEC_SF_REF_KEY; i++) {
+			if (!given[i]) {
+				spec_fail(c, val->pos, sub, "missing required field \"%s\"",
+				          spec_secret_fields[i].name);
+				rc = -1;
+			}
+		}
+	}
+	return rc;
+}
+
 /* {env: NAME} | {file: PATH} | {secretRef: {name, key}}. Nothing under a
  * secret field is ever repeated in a message: a token pasted in the wrong
  * place must not end up in a log. */
 static int walk_secret(walk *c, const spec_field *fd, const spec_node *v)
 {
 	spec_secret *out = field_at(c->fleet, fd);
-	const spec_node *given[SPEC_SF_REF + 1] = {NULL};
+	const spec_node *given[SPEC_SF_COUNT] = {NULL};
 	const char *values[SPEC_SF_COUNT] = {NULL};
-	char found[256], path[PATH_CAP];
-	int rc = 0, count = 0;
+	int count = 0;
 
 	if (v->kind == SPEC_NODE_SCALAR) {
 		spec_fail(c, v->pos, fd->path,
-			  "a secret is never written inline: keep the token out of the spec and refer to it, e.g. "
-			  "%s: {env: %s}, or {file: /path/to/token}, or {secretRef: {name: NAME, key: KEY}}",
-			  fd->name, fd->example ? fd->example : "NAME");
+		          "a secret is never written inline: keep the token out of the spec and refer to it, "
+		          "e.g. %s: {env: %s}, or {file: /path/to/token}, "
+		          "or {secretRef: {name: NAME, key: KEY}}",
+		          fd->name, fd->example ? fd->example : "NAME");
 		return -1;
 	}
 	if (v->kind != SPEC_NODE_MAP) {
-		describe(found, sizeof(found), v, true);
-		spec_fail(c, v->pos, fd->path,
-			  "expected a secret reference {env: NAME}, {file: PATH} or {secretRef: {name, key}}, found %s",
-			  found);
+		fail_found(c, fd->path, v, true,
+		           "a secret reference {env: NAME}, {file: PATH} or {secretRef: {name, key}}", "");
 		return -1;
 	}
-	for (const spec_node *kn = v->first; kn; kn = kn->next->next) {
-		const spec_node *key = spec_node_deref(kn), *val = spec_node_deref(kn->next);
-		int id = -1;
-
-		for (int i = 0; i <= SPEC_SF_REF; i++)
-			if (key->kind == SPEC_NODE_SCALAR && strlen(spec_secret_fields[i].name) == key->len &&
-			    memcmp(spec_secret_fields[i].name, key->str, key->len) == 0)
-				id = i;
-		if (id < 0) {
-			spec_fail(c, key->pos, fd->path,
-				  "unknown field in a secret reference (not shown); expected env, file or secretRef");
-			rc = -1;
-			continue;
-		}
-		spec_bprintf(path, sizeof(path), "%s.%s", fd->path, spec_secret_fields[id].name);
-		if (given[id]) {
-			spec_fail(c, key->pos, path, "duplicate key \"%s\" (first at line %d)",
-				  spec_secret_fields[id].name, given[id]->pos.line);
-			rc = -1;
-			continue;
-		}
-		given[id] = key;
-		count++;
-		if (id != SPEC_SF_REF) {
-			if (!(values[id] = want_string(c, path, &spec_secret_fields[id], val, true)))
-				rc = -1;
-			continue;
-		}
-		if (val->kind != SPEC_NODE_MAP) {
-			describe(found, sizeof(found), val, true);
-			spec_fail(c, val->pos, path, "expected a mapping {name: SECRET, key: KEY}, found %s", found);
-			rc = -1;
-			continue;
-		}
-		const spec_node *sub_given[SPEC_SF_COUNT] = {NULL};
-
-		for (const spec_node *sk = val->first; sk; sk = sk->next->next) {
-			const spec_node *skey = spec_node_deref(sk), *sval = spec_node_deref(sk->next);
-			char subpath[PATH_CAP];
-			int sid = -1;
-
-			for (int i = SPEC_SF_REF_NAME; i < SPEC_SF_COUNT; i++)
-				if (skey->kind == SPEC_NODE_SCALAR && strlen(spec_secret_fields[i].name) == skey->len &&
-				    memcmp(spec_secret_fields[i].name, skey->str, skey->len) == 0)
-					sid = i;
-			if (sid < 0) {
-				spec_fail(c, skey->pos, path,
-					  "unknown field in secretRef (not shown); expected name and key");
-				rc = -1;
-				continue;
-			}
-			spec_bprintf(subpath, sizeof(subpath), "%s.%s", path, spec_secret_fields[sid].name);
-			if (sub_given[sid]) {
-				spec_fail(c, skey->pos, subpath, "duplicate key \"%s\" (first at line %d)",
-					  spec_secret_fields[sid].name, sub_given[sid]->pos.line);
-				rc = -1;
-				continue;
-			}
-			sub_given[sid] = skey;
-			if (!(values[sid] = want_string(c, subpath, &spec_secret_fields[sid], sval, true)))
-				rc = -1;
-		}
-		for (int i = SPEC_SF_REF_NAME; i < SPEC_SF_COUNT; i++) {
-			if (!sub_given[i]) {
-				spec_fail(c, val->pos, path, "missing required field \"%s\"",
-					  spec_secret_fields[i].name);
-				rc = -1;
-			}
-		}
-	}
-	if (count == 0 && rc == 0) {
-		spec_fail(c, v->pos, fd->path, "expected exactly one of env, file or secretRef, found none");
+	if (walk_secret_map(c, fd->path, v, SPEC_SF_ENV, SPEC_SF_REF, given, values) < 0)
+		return -1;
+	for (int i = SPEC_SF_ENV; i <= SPEC_SF_REF; i++)
+		count += given[i] != NULL;
+	if (count != 1) {
+		spec_fail(c, v->pos, fd->path, "expected exactly one of env, file or secretRef, found %s",
+		          count ? "more than one" : "none");
 		return -1;
 	}
-	if (count > 1) {
-		spec_fail(c, v->pos, fd->path, "expected exactly one of env, file or secretRef, found %d of them",
-			  count);
-		return -1;
-	}
-	if (rc < 0)
-		return -1;
-	if (values[SPEC_SF_ENV]) {
-		out->kind = SPEC_SECRET_ENV;
-		out->name = strdup(values[SPEC_SF_ENV]);
-	} else if (values[SPEC_SF_FILE]) {
-		out->kind = SPEC_SECRET_FILE;
-		out->name = strdup(values[SPEC_SF_FILE]);
+	if (values[SPEC_SF_ENV] || values[SPEC_SF_FILE]) {
+		out->kind = values[SPEC_SF_ENV] ? SPEC_SECRET_ENV : SPEC_SECRET_FILE;
+		out->name = strdup(values[SPEC_SF_ENV] ? values[SPEC_SF_ENV] : values[SPEC_SF_FILE]);
 	} else {
 		out->kind = SPEC_SECRET_REF;
 		out->name = strdup(values[SPEC_SF_REF_NAME]);
@@ -610,7 +595,6 @@ static void walk_object(walk *c, int parent, const spec_node *map);
 static void walk_value(walk *c, int id, const spec_node *v)
 {
 	const spec_field *fd = &spec_fields[id];
-	char found[256];
 	int rc = 0;
 
 	if (is_null(v)) {
@@ -623,8 +607,7 @@ static void walk_value(walk *c, int id, const spec_node *v)
 	switch (fd->type) {
 	case SPEC_FIELD_OBJECT:
 		if (v->kind != SPEC_NODE_MAP) {
-			describe(found, sizeof(found), v, false);
-			spec_fail(c, v->pos, fd->path, "expected a mapping, found %s", found);
+			fail_found(c, fd->path, v, false, "a mapping", "");
 			rc = -1;
 			break;
 		}
@@ -664,17 +647,18 @@ static void walk_object(walk *c, int parent, const spec_node *map)
 
 	for (const spec_node *kn = map->first; kn && !c->rep->oom; kn = kn->next->next) {
 		const spec_node *key = spec_node_deref(kn), *val = spec_node_deref(kn->next);
-		char found[256], k[80], path[PATH_CAP];
 		int id;
 
 		if (key->kind != SPEC_NODE_SCALAR || spec_scalar_classify(key) != SPEC_SCALAR_STRING) {
-			describe(found, sizeof(found), key, false);
-			spec_fail(c, key->pos, ppath, "expected a field name, found %s", found);
+			fail_found(c, ppath, key, false, "a field name", "");
 			continue;
 		}
 		if (key->plain && key->len == 2 && memcmp(key->str, "<<", 2) == 0) {
+			char path[PATH_CAP];
+
 			path_join(path, sizeof(path), ppath, key->str, key->len);
-			spec_fail(c, key->pos, path, "YAML merge keys (<<) are not supported; write the fields out");
+			spec_fail(c, key->pos, path,
+			          "YAML merge keys (<<) are not supported; write the fields out");
 			continue;
 		}
 		id = spec_field_child(parent, key->str, key->len);
@@ -685,9 +669,9 @@ static void walk_object(walk *c, int parent, const spec_node *map)
 			continue;
 		}
 		if (c->state[id] & SPEC_ST_SEEN) {
-			key_text(k, sizeof(k), key->str, key->len);
-			spec_fail(c, key->pos, spec_fields[id].path, "duplicate key \"%s\" (first at line %d)", k,
-				  c->key_pos[id].line);
+			spec_fail(c, key->pos, spec_fields[id].path,
+			          "duplicate key \"%s\" (first at line %d)", spec_fields[id].name,
+			          c->key_pos[id].line);
 			continue;
 		}
 		c->state[id] |= SPEC_ST_SEEN;
@@ -708,28 +692,28 @@ static void check_required(walk *c)
 			continue;
 		if (parent >= 0 && !(c->state[parent] & SPEC_ST_SET))
 			continue;
-		spec_fail(c, parent < 0 ? c->doc_pos : c->key_pos[parent], fd->path, "missing required field \"%s\"",
-			  fd->name);
+		spec_fail(c, parent < 0 ? c->doc_pos : c->key_pos[parent], fd->path,
+		          "missing required field \"%s\"", fd->name);
 		c->state[i] |= SPEC_ST_BAD;
 	}
 }
 
-/* "rg-{appName}" and the like. */
+#define APP_NAME_VAR "{appName}"
+
+/* A default with {appName} replaced ("rg-{appName}"). NULL: out of memory. */
 static char *expand_default(const char *def, const char *app_name)
 {
-	static const char var[] = "{appName}";
-	const char *at = strstr(def, var);
+	const char *at = strstr(def, APP_NAME_VAR);
 	size_t n;
 	char *out;
 
 	if (!at)
 		return strdup(def);
-	if (!app_name)
-		return NULL;
-	n = strlen(def) - (sizeof(var) - 1) + strlen(app_name) + 1;
+	n = strlen(def) - strlen(APP_NAME_VAR) + strlen(app_name) + 1;
 	if (!(out = malloc(n)))
 		return NULL;
-	if (snprintf(out, n, "%.*s%s%s", (int)(at - def), def, app_name, at + sizeof(var) - 1) != (int)n - 1) {
+	if (snprintf(out, n, "%.*s%s%s", (int)(at - def), def, app_name, at + strlen(APP_NAME_VAR)) !=
+	    (int)n - 1) {
 		free(out);
 		return NULL;
 	}
@@ -744,21 +728,20 @@ static void apply_defaults(walk *c)
 		long n = 0;
 		int idx;
 		bool b;
+		char *s;
 
 		if (!def || !fd->size || (c->state[i] & (SPEC_ST_SET | SPEC_ST_BAD)))
 			continue;
 		switch (fd->type) {
-		case SPEC_FIELD_STRING: {
-			char *s = expand_default(def, c->fleet->app_name);
-
-			if (!s) {
-				if (!strstr(def, "{appName}") || c->fleet->app_name)
-					c->rep->oom = true;
-				continue;
+		case SPEC_FIELD_STRING:
+			if (strstr(def, APP_NAME_VAR) && !c->fleet->app_name)
+				continue; /* appName is missing or wrong, and reported */
+			if (!(s = expand_default(def, c->fleet->app_name))) {
+				c->rep->oom = true;
+				return;
 			}
 			*(char **)field_at(c->fleet, fd) = s;
 			break;
-		}
 		case SPEC_FIELD_INT:
 			(void)parse_long(def, &n); /* the table test proves every default parses */
 			store_int(c, fd, n);
@@ -787,10 +770,11 @@ static const spec_node *map_string(const spec_node *map, const char *name)
 		const spec_node *key = spec_node_deref(kn), *val = spec_node_deref(kn->next);
 
 		if (key->kind == SPEC_NODE_SCALAR && key->len == len && memcmp(key->str, name, len) == 0)
-			return val->kind == SPEC_NODE_SCALAR && spec_scalar_classify(val) == SPEC_SCALAR_STRING &&
-					       strlen(val->str) == val->len
-				       ? val
-				       : NULL;
+			return val->kind == SPEC_NODE_SCALAR &&
+			                       spec_scalar_classify(val) == SPEC_SCALAR_STRING &&
+			                       strlen(val->str) == val->len
+			               ? val
+			               : NULL;
 	}
 	return NULL;
 }
@@ -834,13 +818,13 @@ static int load_object(spec_report *r, spec_set *set, const spec_node *obj, spec
 	if (api && strcmp(api->str, SPEC_API_VERSION) != 0) {
 		spec_echo(shown, sizeof(shown), api->str, api->len);
 		spec_report_add(r, api->pos, "apiVersion", "unsupported apiVersion %s; expected %s", shown,
-				SPEC_API_VERSION);
+		                SPEC_API_VERSION);
 		return 0;
 	}
 	if (kind && strcmp(kind->str, SPEC_KIND) != 0) {
 		spec_echo(shown, sizeof(shown), kind->str, kind->len);
-		spec_report_add(r, kind->pos, "kind", "unknown kind %s in %s; expected %s", shown, SPEC_API_VERSION,
-				SPEC_KIND);
+		spec_report_add(r, kind->pos, "kind", "unknown kind %s in %s; expected %s", shown,
+		                SPEC_API_VERSION, SPEC_KIND);
 		return 0;
 	}
 

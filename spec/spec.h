@@ -131,7 +131,10 @@ typedef struct spec_set {
  * sorted by path), appending valid fleets to `set` and problems to `diags`.
  * A document with errors adds diagnostics and no fleet; the other documents
  * still load. Returns 0 when the path could be read at all, -1 otherwise
- * (with a diagnostic). */
+ * (with a diagnostic). A file of a folder that cannot be read is reported and
+ * the others still load. Hidden entries are skipped; links to files are
+ * followed, links to folders are not. Out of memory: -1 (with a diagnostic
+ * when one can still be made). */
 int spec_load_path(spec_set *set, spec_diags *diags, const char *path);
 
 /* Parses one YAML buffer (as if read from `file`). Same contract as above. */

@@ -98,8 +98,8 @@ struct spec_node {
 	spec_node_kind kind;
 	bool plain; /* scalar whose type comes from its text (untagged, unquoted) */
 	spec_pos pos;
-	spec_node *next;        /* next sibling; in a mapping: key, value, key, value ... */
-	const char *str;        /* scalar text, NUL-terminated (may hold NULs: use len) */
+	spec_node *next; /* next sibling; in a mapping: key, value, key, value ... */
+	const char *str; /* scalar text, NUL-terminated (may hold NULs: use len) */
 	size_t len;
 	spec_node *first, *last; /* collection items */
 	size_t n;
@@ -117,9 +117,9 @@ static inline const spec_node *spec_node_deref(const spec_node *n)
 typedef enum {
 	SPEC_SCALAR_STRING,
 	SPEC_SCALAR_NULL,
-	SPEC_SCALAR_BOOL,     /* true, false */
-	SPEC_SCALAR_BOOLISH,  /* True, yes, off, ...: booleans to YAML 1.1 tools, refused as either */
-	SPEC_SCALAR_INT,      /* [-+]?[0-9]+ without leading zeros */
+	SPEC_SCALAR_BOOL,      /* true, false */
+	SPEC_SCALAR_BOOLISH,   /* True, yes, off, ...: booleans to YAML 1.1 tools, refused as either */
+	SPEC_SCALAR_INT,       /* [-+]?[0-9]+ without leading zeros */
 	SPEC_SCALAR_INT_OTHER, /* 0x1f, 0o17, 017 */
 	SPEC_SCALAR_FLOAT,
 } spec_scalar_kind;
@@ -139,9 +139,10 @@ typedef struct spec_report {
 /* Appends a diagnostic; marks the report full or oom instead of failing. */
 void spec_report_add(spec_report *r, spec_pos pos, const char *field, const char *fmt, ...) SPEC_PRINTF(4, 5);
 void spec_report_vadd(spec_report *r, spec_pos pos, const char *field, const char *fmt, va_list ap)
-	SPEC_PRINTF(4, 0);
+        SPEC_PRINTF(4, 0);
 
-int spec_diags_push(spec_diags *diags, const char *file, spec_pos pos, const char *field, const char *message);
+int spec_diags_push(spec_diags *diags, const char *file, spec_pos pos, const char *field,
+                    const char *message);
 
 /* Takes ownership of `f` on success. */
 int spec_set_add(spec_set *set, spec_fleet *f);
@@ -149,7 +150,8 @@ int spec_set_add(spec_set *set, spec_fleet *f);
 /* Called for every document of a stream, in order. Returns 0, or -1 to stop. */
 typedef int (*spec_doc_fn)(void *arg, const spec_node *root, spec_pos doc_pos, int doc_index);
 
-/* Parses a YAML stream, bounded by SPEC_MAX_DEPTH and SPEC_MAX_ALIASES, and
+/* Parses a YAML stream, bounded by SPEC_MAX_DEPTH, SPEC_MAX_ALIASES and
+ * SPEC_MAX_ALIAS_EXPANSION, and
  * calls `fn` for each document. YAML errors and bound violations are
  * reported and end the stream (documents before them were delivered). Returns
  * 0, or -1 when out of memory or when `fn` said stop. */
@@ -158,9 +160,9 @@ int spec_yaml_parse(spec_report *r, const char *buf, size_t len, spec_doc_fn fn,
 /* ---- The per-document state that field walking fills and rules read. */
 
 enum {
-	SPEC_ST_SEEN = 1 << 0, /* the key was present */
-	SPEC_ST_SET = 1 << 1,  /* a valid, non-null value was stored (or the object was walked) */
-	SPEC_ST_BAD = 1 << 2,  /* the value was wrong (reported) */
+	SPEC_ST_SEEN = 1 << 0,    /* the key was present */
+	SPEC_ST_SET = 1 << 1,     /* a valid, non-null value was stored (or the object was walked) */
+	SPEC_ST_BAD = 1 << 2,     /* the value was wrong (reported) */
 	SPEC_ST_UNKNOWN = 1 << 3, /* an object holding an unknown key, which may be a misspelt field */
 };
 
@@ -175,9 +177,10 @@ struct spec_rule_ctx {
 };
 
 /* Reports an error of the current document. */
-void spec_fail(struct spec_rule_ctx *c, spec_pos pos, const char *field, const char *fmt, ...) SPEC_PRINTF(4, 5);
+void spec_fail(struct spec_rule_ctx *c, spec_pos pos, const char *field, const char *fmt, ...)
+        SPEC_PRINTF(4, 5);
 void spec_vfail(struct spec_rule_ctx *c, spec_pos pos, const char *field, const char *fmt, va_list ap)
-	SPEC_PRINTF(4, 0);
+        SPEC_PRINTF(4, 0);
 
 /* Where to point for a field: its value, else its key, else the nearest
  * present ancestor, else the document. */

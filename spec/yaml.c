@@ -83,10 +83,10 @@ typedef struct builder {
 	spec_node *stack[SPEC_MAX_DEPTH];
 	const char *stack_anchor[SPEC_MAX_DEPTH];
 	int depth;
-	anchor *anchors;    /* this document's, newest first */
-	size_t n_anchors;   /* in the stream */
-	size_t n_aliases;   /* in the stream */
-	size_t expansion;   /* nodes aliases add to this document if expanded */
+	anchor *anchors;  /* this document's, newest first */
+	size_t n_anchors; /* in the stream */
+	size_t n_aliases; /* in the stream */
+	size_t expansion; /* nodes aliases add to this document if expanded */
 } builder;
 
 static spec_pos mark_pos(yaml_mark_t m)
@@ -122,15 +122,21 @@ static void report_yaml_error(builder *b, const yaml_parser_t *p)
 		b->rep->oom = true;
 		return;
 	case YAML_READER_ERROR:
-		spec_report_add(b->rep, offset_pos(b->buf, b->len, p->problem_offset), "",
-				"invalid input: %s (byte 0x%02x at offset %zu); the file must be UTF-8 text", problem,
-				(unsigned)(p->problem_value & 0xff), p->problem_offset);
+		if (p->problem_value >= 0)
+			spec_report_add(
+			        b->rep, offset_pos(b->buf, b->len, p->problem_offset), "",
+			        "invalid input: %s (0x%02x at offset %zu); the file must be UTF-8 text",
+			        problem, (unsigned)p->problem_value, p->problem_offset);
+		else
+			spec_report_add(b->rep, offset_pos(b->buf, b->len, p->problem_offset), "",
+			                "invalid input: %s (at offset %zu); the file must be UTF-8 text",
+			                problem, p->problem_offset);
 		return;
 	default:
 		if (p->context)
 			spec_report_add(b->rep, mark_pos(p->problem_mark), "",
-					"invalid YAML: %s (%s at line %zu, column %zu)", problem, p->context,
-					p->context_mark.line + 1, p->context_mark.column + 1);
+			                "invalid YAML: %s (%s at line %zu, column %zu)", problem, p->context,
+			                p->context_mark.line + 1, p->context_mark.column + 1);
 		else
 			spec_report_add(b->rep, mark_pos(p->problem_mark), "", "invalid YAML: %s", problem);
 		return;
@@ -196,8 +202,8 @@ static int anchor_add(builder *b, const char *name, const spec_node *n, yaml_mar
 	anchor *a;
 
 	if (++b->n_anchors > SPEC_MAX_ALIASES) {
-		spec_report_add(b->rep, mark_pos(m), "", "more than %d anchors in one file; refusing to read on",
-				SPEC_MAX_ALIASES);
+		spec_report_add(b->rep, mark_pos(m), "",
+		                "more than %d anchors in one file; refusing to read on", SPEC_MAX_ALIASES);
 		return -1;
 	}
 	a = spec_arena_alloc(&b->arena, sizeof(*a));
@@ -216,7 +222,7 @@ static int anchor_add(builder *b, const char *name, const spec_node *n, yaml_mar
 static int tag_check(builder *b, const char *tag, yaml_mark_t m, bool *plain)
 {
 	static const char *const typed[] = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:bool",
-					    "tag:yaml.org,2002:null", "tag:yaml.org,2002:float", NULL};
+	                                    "tag:yaml.org,2002:null", "tag:yaml.org,2002:float", NULL};
 
 	if (!tag)
 		return 0;
@@ -235,22 +241,24 @@ static int tag_check(builder *b, const char *tag, yaml_mark_t m, bool *plain)
 	char shown[80];
 
 	spec_echo(shown, sizeof(shown), tag, strlen(tag));
-	spec_report_add(b->rep, mark_pos(m), "", "unsupported YAML tag %s; only the core tags (!!str, !!int, ...) are understood",
-			shown);
+	spec_report_add(b->rep, mark_pos(m), "",
+	                "unsupported YAML tag %s; only the core tags (!!str, !!int, ...) are understood",
+	                shown);
 	return -1;
 }
 
 static int on_collection_start(builder *b, const yaml_event_t *ev, spec_node_kind kind)
 {
-	const char *tag = (const char *)(kind == SPEC_NODE_MAP ? ev->data.mapping_start.tag : ev->data.sequence_start.tag);
-	const char *anchor_name =
-		(const char *)(kind == SPEC_NODE_MAP ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor);
+	const char *tag = (const char *)(kind == SPEC_NODE_MAP ? ev->data.mapping_start.tag
+	                                                       : ev->data.sequence_start.tag);
+	const char *anchor_name = (const char *)(kind == SPEC_NODE_MAP ? ev->data.mapping_start.anchor
+	                                                               : ev->data.sequence_start.anchor);
 	bool plain = false;
 	spec_node *n;
 
 	if (b->depth == SPEC_MAX_DEPTH) {
 		spec_report_add(b->rep, mark_pos(ev->start_mark), "",
-				"nesting deeper than %d levels; refusing to read on", SPEC_MAX_DEPTH);
+		                "nesting deeper than %d levels; refusing to read on", SPEC_MAX_DEPTH);
 		return -1;
 	}
 	if (tag_check(b, tag, ev->start_mark, &plain) < 0)
@@ -269,7 +277,8 @@ static int on_collection_end(builder *b, const yaml_event_t *ev)
 {
 	b->depth--;
 	if (b->depth > 0)
-		b->stack[b->depth - 1]->weight = add_sat(b->stack[b->depth - 1]->weight, b->stack[b->depth]->weight);
+		b->stack[b->depth - 1]->weight =
+		        add_sat(b->stack[b->depth - 1]->weight, b->stack[b->depth]->weight);
 	if (b->stack_anchor[b->depth])
 		return anchor_add(b, b->stack_anchor[b->depth], b->stack[b->depth], ev->start_mark);
 	return 0;
@@ -302,7 +311,7 @@ static int on_alias(builder *b, const yaml_event_t *ev)
 
 	if (++b->n_aliases > SPEC_MAX_ALIASES) {
 		spec_report_add(b->rep, mark_pos(ev->start_mark), "",
-				"more than %d aliases in one file; refusing to read on", SPEC_MAX_ALIASES);
+		                "more than %d aliases in one file; refusing to read on", SPEC_MAX_ALIASES);
 		return -1;
 	}
 	while (a && strcmp(a->name, name) != 0)
@@ -312,14 +321,15 @@ static int on_alias(builder *b, const yaml_event_t *ev)
 
 		spec_echo(shown, sizeof(shown), name, strlen(name));
 		spec_report_add(b->rep, mark_pos(ev->start_mark), "",
-				"alias *%s names no anchor defined before it in this document", shown);
+		                "alias *%s names no anchor defined before it in this document", shown);
 		return -1;
 	}
 	b->expansion = add_sat(b->expansion, a->node->weight);
 	if (b->expansion > SPEC_MAX_ALIAS_EXPANSION) {
-		spec_report_add(b->rep, mark_pos(ev->start_mark), "",
-				"aliases would expand this document by more than %d nodes; refusing to read on",
-				SPEC_MAX_ALIAS_EXPANSION);
+		spec_report_add(
+		        b->rep, mark_pos(ev->start_mark), "",
+		        "aliases would expand this document by more than %d nodes; refusing to read on",
+		        SPEC_MAX_ALIAS_EXPANSION);
 		return -1;
 	}
 	if (!(n = node_new(b, SPEC_NODE_ALIAS, ev->start_mark)))

@@ -20,7 +20,7 @@ static bool is_arm_id(const char *s)
 	return strncasecmp(s, "/subscriptions/", 15) == 0 || strncasecmp(s, "/providers/", 11) == 0;
 }
 
-static bool eq_location(const char *a, const char *b)
+bool diff_same_location(const char *a, const char *b)
 {
 	for (;;) {
 		while (*a == ' ')
@@ -58,7 +58,7 @@ static bool eq_arm_id(const char *a, const char *b)
 static bool eq_string(const char *key, const char *want, const char *have)
 {
 	if (key && strcasecmp(key, "location") == 0)
-		return eq_location(want, have);
+		return diff_same_location(want, have);
 	if (is_arm_id(want) || is_arm_id(have))
 		return eq_arm_id(want, have);
 	return strcmp(want, have) == 0;

@@ -13,6 +13,7 @@
 #define RF_DIFF_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/buf.h"
@@ -21,5 +22,8 @@
  * them into `out` (may be NULL) as "path: have -> want" lines. `want` must
  * never hold a secret: its values are printed. */
 int diff_json(const cJSON *want, const cJSON *have, buf *out, int max_report);
+
+/* Azure region names: "West Europe" and "westeurope" are one region. */
+bool diff_same_location(const char *a, const char *b);
 
 #endif

@@ -105,10 +105,7 @@ static int compute_apply(plan_item *out, const desired_ctx *c, const plan_input 
 		}
 		const cJSON *loc = cJSON_GetObjectItemCaseSensitive(have, "location");
 		if (cJSON_IsString(loc)) {
-			cJSON *want = cJSON_CreateString(c->f->location);
-			int d = diff_json(want, loc, NULL, 0);
-			cJSON_Delete(want);
-			if (d) {
+			if (!diff_same_location(c->f->location, loc->valuestring)) {
 				out->op = PLAN_CONFLICT;
 				out->detail = xprintf("is in %s, the spec says %s: location cannot change in place; "
 						      "delete the fleet and apply it again to move it",

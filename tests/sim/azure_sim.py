@@ -634,7 +634,13 @@ class ArmService(Service):
                                                 % segs[p + 1]}])
         if not rest:
             raise ArmError(404, "NotFound", "The requested resource '%s' was not found." % req.path)
-        scope = self.resolve_scope(segs[:p], low[:p])
+        try:
+            scope = self.resolve_scope(segs[:p], low[:p])
+        except ArmError as e:
+            # An extension resource (role assignment) whose scope is gone is gone too.
+            if e.code == "ResourceNotFound" and req.method == "DELETE" and len(rest) % 2 == 0:
+                return Response(204)
+            raise
         types, names = rest_low[0::2], rest[1::2]
         full = ns_low + "/" + "/".join(types)
         if full == VMSS_VMS:
@@ -805,20 +811,23 @@ class ArmService(Service):
         return self.page(req, items, lambda r: kind.render(self.store, r))
 
     def list_role_assignments(self, req, scope):
+        """Assignments at the scope and above it, and below it unless $filter=atScope()."""
         flt = req.q("$filter") or ""
         m = re.search(r"principalId\s+eq\s+'([^']+)'", flt, re.I)
         principal = m.group(1).lower() if m else None
         at_scope = "atscope()" in flt.lower().replace(" ", "")
-        out = []
-        for key in self.store.ra_triples.values():
-            ra = self.store.get(key)
-            if ra is None:
-                continue
-            sk = ra.parent.key
-            # at, above or (without atScope()) below the asked scope
-            related = scope.key.startswith(sk) or (not at_scope and sk.startswith(scope.key))
-            if related and (principal is None or ra.extra["principal"] == principal):
-                out.append(ra)
+        found = []
+        r = scope
+        while r is not None:                          # at and above: walk up
+            found.extend(c for c in r.children.values() if c.kind is T.ROLE_ASSIGNMENT)
+            r = r.parent
+        if not at_scope:                              # below: walk the scope's own subtree
+            todo = [c for c in scope.children.values() if c.kind is not T.ROLE_ASSIGNMENT]
+            while todo:
+                r = todo.pop()
+                for c in r.children.values():
+                    (found if c.kind is T.ROLE_ASSIGNMENT else todo).append(c)
+        out = [ra for ra in found if principal is None or ra.extra["principal"] == principal]
         return self.page(req, out, lambda r: T.ROLE_ASSIGNMENT.render(self.store, r))
 
     # -- VMSS instances -------------------------------------------------------------------
