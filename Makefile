@@ -3,7 +3,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps demo test test-asan bench clean format
+.PHONY: all build deps demo test test-asan test-valgrind bench clean format
 
 all: build
 
@@ -20,14 +20,23 @@ demo: deps
 	@$(MAKE) --no-print-directory build
 	@scripts/demo.sh $(BUILD)/runnerfleet
 
+# Every test: the suite, the same suite built with ASan + UBSan, and the
+# integration tests with each runnerfleet run under valgrind.
 test: deps
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory test-asan test-valgrind
 
 # The sanitizer build (ASan + UBSan) runs the same suite in its own folder.
 test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan CMAKE_FLAGS="-DRF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug" build
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+# The integration tests again, with every runnerfleet run under valgrind.
+test-valgrind: deps
+	@$(MAKE) --no-print-directory build
+	cd $(BUILD) && RF_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+	  ctest --output-on-failure -j $(JOBS) -L integration
 
 bench: deps
 	@$(MAKE) --no-print-directory build

@@ -3,7 +3,7 @@
 # demo, and only those that are missing. Uses sudo when not root.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libyaml-dev libcjson-dev libev-dev
-      libcmocka-dev python3 openssl curl ca-certificates)
+      libcmocka-dev python3 openssl curl ca-certificates valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -34,7 +34,8 @@ sim_eval() {
 # Runs runnerfleet, keeping its combined output in $T/out; returns its exit code.
 rf() {
   set +e
-  "$RF" "$@" >"$T/out" 2>&1
+  # RF_WRAPPER runs the binary under a checker, e.g. valgrind (make test-valgrind).
+  ${RF_WRAPPER:-} "$RF" "$@" >"$T/out" 2>&1
   local rc=$?
   set -e
   cat "$T/out" >>"$T/all-output"

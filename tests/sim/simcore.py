@@ -264,6 +264,7 @@ class SimHandler(BaseHTTPRequestHandler):
     server_version = "runnerfleet-sim"
     sys_version = ""
     timeout = 300                  # idle keep-alive connections are closed after this
+    disable_nagle_algorithm = True # with one write per response: no 40 ms delayed-ACK stalls
 
     def setup(self):
         super().setup()
@@ -368,9 +369,11 @@ class SimHandler(BaseHTTPRequestHandler):
             if resp.payload and resp.content_type:
                 self.send_header("Content-Type", resp.content_type)
             self.send_header("Content-Length", str(len(resp.payload)))
-        self.end_headers()
-        if not no_body and method != "HEAD" and resp.payload:
-            self.wfile.write(resp.payload)
+        # Status line, headers and body leave in a single write (see disable_nagle_algorithm).
+        self._headers_buffer.append(b"\r\n")
+        if not no_body and method != "HEAD":
+            self._headers_buffer.append(resp.payload)
+        self.flush_headers()
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
 
