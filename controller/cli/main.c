@@ -159,10 +159,12 @@ static int parse_args(int argc, char **argv, cli_opts *o)
 
 static int load_specs(const cli_opts *o, spec_set *set, spec_diags *diags)
 {
+	int rc = 0;
 	for (int i = 0; i < o->n_paths; i++)
-		spec_load_path(set, diags, o->paths[i]);
+		if (spec_load_path(set, diags, o->paths[i]) != 0)
+			rc = -1; /* a diagnostic says why */
 	spec_check_set(set, diags);
-	return diags->n ? -1 : 0;
+	return diags->n || rc ? -1 : 0;
 }
 
 static void print_diags(const spec_diags *d)

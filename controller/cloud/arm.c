@@ -53,17 +53,6 @@ struct arm_client {
 	char token_error[512];
 };
 
-static char *xstrdup(const char *s)
-{
-	if (!s)
-		return NULL;
-	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 void arm_config_from_env(arm_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -108,15 +97,15 @@ int arm_client_new(arm_client **out, struct ev_loop *loop, http_engine *http, co
 		goto oom;
 	c->loop = loop;
 	c->http = http;
-	c->endpoint = strip_trailing_slash(xstrdup(cfg->endpoint && *cfg->endpoint ? cfg->endpoint : ARM_DEFAULT_ENDPOINT));
+	c->endpoint = strip_trailing_slash(strdup(cfg->endpoint && *cfg->endpoint ? cfg->endpoint : ARM_DEFAULT_ENDPOINT));
 	/* The authority host is used with a trailing slash, as the SDKs do. */
 	c->authority = strip_trailing_slash(
-		xstrdup(cfg->authority && *cfg->authority ? cfg->authority : ARM_DEFAULT_AUTHORITY));
-	c->tenant_id = xstrdup(cfg->tenant_id);
-	c->client_id = xstrdup(cfg->client_id);
-	c->client_secret = cfg->client_secret && *cfg->client_secret ? xstrdup(cfg->client_secret) : NULL;
+		strdup(cfg->authority && *cfg->authority ? cfg->authority : ARM_DEFAULT_AUTHORITY));
+	c->tenant_id = strdup(cfg->tenant_id);
+	c->client_id = strdup(cfg->client_id);
+	c->client_secret = cfg->client_secret && *cfg->client_secret ? strdup(cfg->client_secret) : NULL;
 	c->federated_token_file = cfg->federated_token_file && *cfg->federated_token_file
-					  ? xstrdup(cfg->federated_token_file)
+					  ? strdup(cfg->federated_token_file)
 					  : NULL;
 	const char *scope_env = getenv("AZURE_ARM_SCOPE");
 	buf s;
@@ -308,14 +297,14 @@ static void on_initial(arm_op *op, const http_response *resp)
 	const char *location = http_response_header(resp, "Location");
 	if (async && *async) {
 		free(op->poll_url);
-		op->poll_url = xstrdup(async);
+		op->poll_url = strdup(async);
 		op->phase = OP_POLL_ASYNC;
 		op_schedule_poll(op, resp);
 		return;
 	}
 	if (location && *location && resp->status == 202) {
 		free(op->poll_url);
-		op->poll_url = xstrdup(location);
+		op->poll_url = strdup(location);
 		op->phase = OP_POLL_LOCATION;
 		op_schedule_poll(op, resp);
 		return;
@@ -502,7 +491,7 @@ static void token_done(const http_response *resp, void *arg)
 		memset(c->token, 0, strlen(c->token));
 		free(c->token);
 	}
-	c->token = xstrdup(tok->valuestring);
+	c->token = strdup(tok->valuestring);
 	c->token_expiry = ev_now(c->loop) + secs;
 	cJSON_Delete(j);
 	if (!c->token) {
@@ -601,7 +590,7 @@ static int arm_start(arm_client *c, const char *method, const char *id, const ch
 	op->client = c;
 	op->done = done;
 	op->arg = arg;
-	op->method = xstrdup(method);
+	op->method = strdup(method);
 	op->is_delete = strcmp(method, "DELETE") == 0;
 	op->is_get = strcmp(method, "GET") == 0;
 	op->started = ev_now(c->loop);

@@ -17,15 +17,6 @@ typedef struct gl_call {
 	void *arg;
 } gl_call;
 
-static char *xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 int gl_client_new(gl_client **out, http_engine *http, const char *base_url, const char *token)
 {
 	*out = NULL;
@@ -33,8 +24,8 @@ int gl_client_new(gl_client **out, http_engine *http, const char *base_url, cons
 	if (!c)
 		return -1;
 	c->http = http;
-	c->base = xstrdup(base_url);
-	c->token = token ? xstrdup(token) : NULL;
+	c->base = strdup(base_url);
+	c->token = token ? strdup(token) : NULL;
 	if (!c->base || (token && !c->token)) {
 		gl_client_free(c);
 		return -1;

@@ -23,15 +23,6 @@ const char *plan_op_symbol(plan_op op)
 	return v[op];
 }
 
-static char *xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *xprintf(const char *fmt, ...)
 {
@@ -40,7 +31,7 @@ static char *xprintf(const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
-	return n < 0 ? NULL : xstrdup(tmp);
+	return n < 0 ? NULL : strdup(tmp);
 }
 
 /* Resources that carry our tags. Subnets, extensions and role assignments
@@ -85,7 +76,7 @@ static int compute_apply(plan_item *out, const desired_ctx *c, const plan_input 
 		}
 		if (!in->runner_token_known) {
 			out->op = PLAN_UPDATE;
-			out->detail = xstrdup("its token is not in the state folder: reset the token");
+			out->detail = strdup("its token is not in the state folder: reset the token");
 			return out->detail ? 0 : -1;
 		}
 	} else if (!have) {
@@ -118,7 +109,7 @@ static int compute_apply(plan_item *out, const desired_ctx *c, const plan_input 
 	const char *ps = provisioning_state(have);
 	if (ps && strcasecmp(ps, "Failed") == 0) {
 		out->op = PLAN_UPDATE;
-		out->detail = xstrdup("provisioningState is Failed: apply it again");
+		out->detail = strdup("provisioningState is Failed: apply it again");
 		return out->detail ? 0 : -1;
 	}
 
