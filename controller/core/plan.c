@@ -176,8 +176,10 @@ int plan_compute(plan *out, const desired_ctx *c, const plan_input *in, plan_mod
 		else if (out->items[k].op != PLAN_NOOP)
 			out->changes++;
 	}
-	/* Deleting a fleet leaves a resource group it did not create, and one
-	 * that still holds something else (the executor checks the latter). */
+	/* A new VNet is created with our subnet inline, in the same request. */
+	if (out->items[RK_VNET].op == PLAN_CREATE && out->items[RK_SUBNET].op == PLAN_CREATE &&
+	    !out->items[RK_SUBNET].detail)
+		out->items[RK_SUBNET].detail = strdup("(created inline by the virtual network's PUT)");
 	return 0;
 }
 

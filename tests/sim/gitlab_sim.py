@@ -10,7 +10,6 @@ way REST v4 reports it.  README.md lists where it had to guess.
     gitlab_sim.py --dir SIM_DIR [--plain]      (normally started by tests/sim/up)
 """
 
-import copy
 import math
 import os
 import re
@@ -573,7 +572,7 @@ class GitLabService(Service):
         status = p.values_of("status", STATUSES)
         paused = p.bool("paused")
         tags = p.tags("tag_list")
-        scope = p.values_of("scope", allowed_scopes)
+        scope = p.values_of("scope", allowed_scopes) if allowed_scopes else None   # undeclared: ignored
         prefix = p.str("version_prefix")
         p.check()
         now = time.time()

@@ -98,7 +98,8 @@ def wait_ready(sim_dir, names):
 
 
 def exports(sim_dir, endpoints):
-    ident = json.load(open(os.path.join(sim_dir, "identity.json"), encoding="utf-8"))
+    with open(os.path.join(sim_dir, "identity.json"), encoding="utf-8") as f:
+        ident = json.load(f)
     arm = endpoints["azure"]["arm"]
     entra = endpoints["azure"]["entra"]
     gitlab = endpoints["gitlab"]["gitlab"]
