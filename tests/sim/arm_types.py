@@ -138,6 +138,11 @@ def network_etag(res):
     return 'W/"%s"' % res.extra.setdefault("etag", new_guid())
 
 
+def users_of(res, relation=None):
+    """Ids that reference ``res`` (all of them, or only those of one relation)."""
+    return [i for rel, ids in res.used_by.values() if relation in (None, rel) for i in ids]
+
+
 def resolve(ctx, rid, referrer_id, want_type=None):
     """The resource a body references by id; 400 InvalidResourceReference when it is missing."""
     target = None
@@ -197,6 +202,11 @@ class Kind:
     def type_path(self):
         return self.ns + "/" + "/".join(self.types)
 
+    @property
+    def parent_kind(self):
+        """The kind of a child type's parent (subnets: virtual networks), else None."""
+        return KINDS.get((self.ns + "/" + self.types[0]).lower()) if len(self.types) > 1 else None
+
     def pending_state(self, is_new):
         return "Updating"
 
@@ -242,9 +252,20 @@ class Kind:
         """Hook: attach completion work to an operation started by a PUT/PATCH."""
 
 
-class NetworkSecurityGroup(Kind):
-    ns, types, lro = NETWORK, ("networkSecurityGroups",), NETWORK
+class NetworkKind(Kind):
+    """Network resources: W/"guid" etags, resourceGuid, tags-only synchronous PATCH."""
+    ns, lro = NETWORK, NETWORK
     tags_only_patch = True
+
+    def render(self, store, res):
+        props = self.render_props(store, res)
+        props["provisioningState"] = res.state
+        props["resourceGuid"] = res.extra.setdefault("resourceGuid", new_guid())
+        return envelope(res, self, props, etag=network_etag(res))
+
+
+class NetworkSecurityGroup(NetworkKind):
+    types = ("networkSecurityGroups",)
     READ_ONLY = ("defaultSecurityRules", "subnets", "networkInterfaces", "provisioningState", "resourceGuid")
 
     def prepare(self, ctx, body):
@@ -288,23 +309,16 @@ class NetworkSecurityGroup(Kind):
                             "sourcePortRange": "*", "destinationPortRange": "*", "sourceAddressPrefix": s,
                             "destinationAddressPrefix": t, "access": a, "priority": p, "direction": dr}}
             for n, d, s, t, a, p, dr in DEFAULT_SECURITY_RULES]
-        subnets = [i for rel, ids in res.used_by.values() if rel == "subnet" for i in ids]
-        nics = [i for rel, ids in res.used_by.values() if rel == "nic" for i in ids]
+        subnets, nics = users_of(res, "subnet"), users_of(res, "nic")
         if subnets:
             props["subnets"] = [{"id": i} for i in subnets]
         if nics:
             props["networkInterfaces"] = [{"id": i} for i in nics]
         props.setdefault("flushConnection", False)
-        props["resourceGuid"] = res.extra.setdefault("resourceGuid", new_guid())
         return props
 
-    def render(self, store, res):
-        props = self.render_props(store, res)
-        props["provisioningState"] = res.state
-        return envelope(res, self, props, etag=network_etag(res))
-
     def check_delete(self, store, res):
-        users = [i for rel, ids in res.used_by.values() for i in ids]
+        users = users_of(res)
         if users:
             raise bad("InUseNetworkSecurityGroupCannotBeDeleted",
                       "Network security group %s cannot be deleted because it is in use by the following "
@@ -313,9 +327,10 @@ class NetworkSecurityGroup(Kind):
                       % (res.id, ", ".join(users)), network=True)
 
 
-class Subnet(Kind):
-    ns, types, lro = NETWORK, ("virtualNetworks", "subnets"), NETWORK
+class Subnet(NetworkKind):
+    types = ("virtualNetworks", "subnets")
     tracked = False
+    tags_only_patch = False
     lock = "parent"
     READ_ONLY = ("ipConfigurations", "provisioningState", "ipConfigurationProfiles", "resourceNavigationLinks",
                  "serviceAssociationLinks", "privateEndpoints")
@@ -404,9 +419,8 @@ class Subnet(Kind):
         return str(net[n])
 
 
-class VirtualNetwork(Kind):
-    ns, types, lro = NETWORK, ("virtualNetworks",), NETWORK
-    tags_only_patch = True
+class VirtualNetwork(NetworkKind):
+    types = ("virtualNetworks",)
     lock = "children"
     child_kinds = ("subnets",)
 
@@ -478,13 +492,7 @@ class VirtualNetwork(Kind):
         props["subnets"] = [SUBNET.render(store, c) for c in res.children.values() if c.kind is SUBNET]
         props.setdefault("virtualNetworkPeerings", [])
         props.setdefault("enableDdosProtection", False)
-        props["resourceGuid"] = res.extra.setdefault("resourceGuid", new_guid())
         return props
-
-    def render(self, store, res):
-        props = self.render_props(store, res)
-        props["provisioningState"] = res.state
-        return envelope(res, self, props, etag=network_etag(res))
 
     def check_delete(self, store, res):
         for child in res.children.values():
@@ -492,9 +500,8 @@ class VirtualNetwork(Kind):
                 SUBNET.check_delete(store, child)
 
 
-class PublicIPAddress(Kind):
-    ns, types, lro = NETWORK, ("publicIPAddresses",), NETWORK
-    tags_only_patch = True
+class PublicIPAddress(NetworkKind):
+    types = ("publicIPAddresses",)
     _next = [0]
 
     def prepare(self, ctx, body):
@@ -517,19 +524,17 @@ class PublicIPAddress(Kind):
             res.extra["ip"] = "20.%d.%d.%d" % (50 + (n >> 16) % 200, (n >> 8) % 256, n % 256)
         return []
 
-    def render(self, store, res):
+    def render_props(self, store, res):
         props = copy.deepcopy(res.body["properties"])
-        props["provisioningState"] = res.state
-        props["resourceGuid"] = res.extra.setdefault("resourceGuid", new_guid())
-        users = [i for rel, ids in res.used_by.values() for i in ids]
+        users = users_of(res)
         if props.get("publicIPAllocationMethod") == "Static" or users:
             props["ipAddress"] = res.extra.get("ip")
         if users:
             props["ipConfiguration"] = {"id": users[0]}
-        return envelope(res, self, props, etag=network_etag(res))
+        return props
 
     def check_delete(self, store, res):
-        users = [i for rel, ids in res.used_by.values() for i in ids]
+        users = users_of(res)
         if users:
             raise bad("PublicIPAddressCannotBeDeleted",
                       "Public IP address %s can not be deleted since it is still allocated to resource %s. In order "
@@ -537,9 +542,8 @@ class PublicIPAddress(Kind):
                       "learn how to do this, see aka.ms/deletepublicip." % (res.id, users[0]), network=True)
 
 
-class NetworkInterface(Kind):
-    ns, types, lro = NETWORK, ("networkInterfaces",), NETWORK
-    tags_only_patch = True
+class NetworkInterface(NetworkKind):
+    types = ("networkInterfaces",)
 
     def prepare(self, ctx, body):
         out = base_body(ctx, body, self)
@@ -571,11 +575,10 @@ class NetworkInterface(Kind):
             same_region(subnet.parent, ctx.rid, out["location"])
             require_provisioned(ctx, subnet, ctx.rid)
             refs.setdefault(subnet.key, (subnet, "ipconfig", []))[2].append(ipc_id)
-            prev = dig(old.get(name), "properties")
-            if prev and dig(prev, "subnet", "id", ) and dig(prev, "subnet", "id").lower() == subnet_id.lower():
-                ip.setdefault("privateIPAddress", prev.get("privateIPAddress"))
-            else:
-                ip.setdefault("privateIPAddress", None)
+            # Keep the address across updates while the subnet stays the same.
+            prev_subnet = dig(old.get(name), "properties", "subnet", "id") or ""
+            if prev_subnet.lower() == subnet_id.lower():
+                ip.setdefault("privateIPAddress", dig(old.get(name), "properties", "privateIPAddress"))
             ip["_subnet"] = subnet
             pip_id = dig(ip, "publicIPAddress", "id")
             if pip_id is not None:
@@ -610,16 +613,14 @@ class NetworkInterface(Kind):
         ctx.store.set_refs(res, refs)
         return []
 
-    def render(self, store, res):
+    def render_props(self, store, res):
         props = copy.deepcopy(res.body["properties"])
-        props["provisioningState"] = res.state
-        props["resourceGuid"] = res.extra.setdefault("resourceGuid", new_guid())
         for ipc in props["ipConfigurations"]:
             ipc["id"] = "%s/ipConfigurations/%s" % (res.id, ipc["name"])
             ipc["etag"] = network_etag(res)
             ipc["type"] = "Microsoft.Network/networkInterfaces/ipConfigurations"
             ipc["properties"]["provisioningState"] = res.state
-        vms = [ids[0] for rel, ids in res.used_by.values() if rel == "vm"]
+        vms = users_of(res, "vm")
         if vms:
             props["virtualMachine"] = {"id": vms[0]}
             props["primary"] = True
@@ -627,10 +628,10 @@ class NetworkInterface(Kind):
                 "mac", "00-0D-3A-%02X-%02X-%02X" % tuple(bytes.fromhex(new_guid()[:6])))
         props.setdefault("nicType", "Standard")
         props.setdefault("vnetEncryptionSupported", False)
-        return envelope(res, self, props, etag=network_etag(res))
+        return props
 
     def check_delete(self, store, res):
-        vms = [ids[0] for rel, ids in res.used_by.values() if rel == "vm"]
+        vms = users_of(res, "vm")
         if vms:
             raise bad("NicInUse",
                       "Network Interface %s is used by existing resource %s. In order to delete the network "

@@ -59,6 +59,10 @@ SUBSCRIPTION = SubscriptionKind()
 RESOURCE_GROUP = ResourceGroupKind()
 
 
+def no_route(req):
+    return ArmError(404, "NotFound", "The requested resource '%s' was not found." % req.path)
+
+
 def category(method):
     return "reads" if method in ("GET", "HEAD") else "deletes" if method == "DELETE" else "writes"
 
@@ -307,7 +311,7 @@ class ArmService(Service):
         if not segs or low[0] != "subscriptions":
             if low[:4] == ["providers", "microsoft.authorization", "roledefinitions"] and len(segs) == 4 and m == "GET":
                 return self.role_definition(segs[3])
-            raise ArmError(404, "NotFound", "The requested resource '%s' was not found." % req.path)
+            raise no_route(req)
         if len(segs) == 1:
             if m != "GET":
                 raise self.method_not_allowed(m)
@@ -338,7 +342,7 @@ class ArmService(Service):
                     and m == "GET":
                 return self.operation(req, segs[3], low[6] == "operationresults", low[7])
             return self.provider_path(req, segs, low)
-        raise ArmError(404, "NotFound", "The requested resource '%s' was not found." % req.path)
+        raise no_route(req)
 
     @staticmethod
     def method_not_allowed(method):
@@ -616,7 +620,7 @@ class ArmService(Service):
     def provider_path(self, req, segs, low):
         p = max(i for i, s in enumerate(low) if s == "providers" and i >= 2)
         if p + 1 >= len(segs):
-            raise ArmError(404, "NotFound", "The requested resource '%s' was not found." % req.path)
+            raise no_route(req)
         ns_low = low[p + 1]
         rest, rest_low = segs[p + 2:], low[p + 2:]
         if ns_low == "microsoft.authorization" and rest_low[:1] == ["roledefinitions"]:
@@ -633,7 +637,7 @@ class ArmService(Service):
                                      "message": "The subscription is not registered to use namespace '%s'."
                                                 % segs[p + 1]}])
         if not rest:
-            raise ArmError(404, "NotFound", "The requested resource '%s' was not found." % req.path)
+            raise no_route(req)
         try:
             scope = self.resolve_scope(segs[:p], low[:p])
         except ArmError as e:
@@ -641,24 +645,24 @@ class ArmService(Service):
             if e.code == "ResourceNotFound" and req.method == "DELETE" and len(rest) % 2 == 0:
                 return Response(204)
             raise
-        types, names = rest_low[0::2], rest[1::2]
+        types = rest_low[0::2]
         full = ns_low + "/" + "/".join(types)
         if full == VMSS_VMS:
-            return self.vmss_instances(req, scope, segs[p + 1], rest, names)
+            return self.vmss_instances(req, scope, rest)
         kind = T.KINDS.get(full)
         if len(rest) % 2 == 1:                               # a collection or an action
             if kind is not None and req.method == "GET":
-                return self.list_kind(req, scope, kind, rest, names)
+                return self.list_kind(req, scope, kind, rest)
             parent_kind = T.KINDS.get(ns_low + "/" + "/".join(types[:-1]))
             if parent_kind is not None and req.method == "POST" and types[-1] in parent_kind.actions:
                 return self.post_action(req, scope, parent_kind, rest[:-1], rest_low[-1])
             if kind is None and parent_kind is None:
                 raise self.invalid_type(req, segs[p + 1], "/".join(rest[0:-1:2] + [rest[-1]]))
-            raise ArmError(404, "NotFound", "The requested resource '%s' was not found." % req.path)
+            raise no_route(req)
         if kind is None:
             raise self.invalid_type(req, segs[p + 1], "/".join(rest[0::2]))
         if kind is not T.ROLE_ASSIGNMENT and scope.kind is not RESOURCE_GROUP:
-            raise ArmError(404, "NotFound", "The requested resource '%s' was not found." % req.path)
+            raise no_route(req)
         return self.resource_item(req, scope, kind, rest)
 
     def invalid_type(self, req, ns, type_path):
@@ -686,7 +690,7 @@ class ArmService(Service):
             prefix = ("/subscriptions/%s/%s/%s" % (self.sub, seg, scope.name)) if seg else scope.id
             rid = "%s/providers/%s/%s/%s" % (prefix, kind.ns, kind.types[0], rest[1])
             return rid.lower(), rid, scope
-        parent_kind = T.KINDS[(kind.ns + "/" + kind.types[0]).lower()]
+        parent_kind = kind.parent_kind
         pkey, pid, _ = self.resource_key_and_id(scope, parent_kind, rest[:2])
         parent = self.store.get(pkey)
         if parent is None:
@@ -778,7 +782,7 @@ class ArmService(Service):
 
     def post_action(self, req, scope, kind, rest, action):
         if scope.kind is not RESOURCE_GROUP:
-            raise ArmError(404, "NotFound", "The requested resource '%s' was not found." % req.path)
+            raise no_route(req)
         key, rid, parent = self.resource_key_and_id(scope, kind, rest)
         res = self.store.get(key)
         if res is None:
@@ -793,7 +797,7 @@ class ArmService(Service):
         op.final = lambda: (200, None)
         return Response(202, None, self.lro_headers(req, op, location=True))
 
-    def list_kind(self, req, scope, kind, rest, names):
+    def list_kind(self, req, scope, kind, rest):
         """GET of a collection: resources of a type in a group or subscription, or children."""
         if len(rest) == 1:
             if kind is T.ROLE_ASSIGNMENT:
@@ -802,7 +806,7 @@ class ArmService(Service):
                 [r for r in self.root.children.values() if r.kind is RESOURCE_GROUP]
             items = [self.store.get(r.key) for g in groups for r in list(g.children.values()) if r.kind is kind]
             return self.page(req, [r for r in items if r is not None], lambda r: kind.render(self.store, r))
-        parent_kind = T.KINDS[(kind.ns + "/" + kind.types[0]).lower()]
+        parent_kind = kind.parent_kind
         pkey, _, _ = self.resource_key_and_id(scope, parent_kind, rest[:2])
         parent = self.store.get(pkey)
         if parent is None:
@@ -832,9 +836,9 @@ class ArmService(Service):
 
     # -- VMSS instances -------------------------------------------------------------------
 
-    def vmss_instances(self, req, scope, ns, rest, names):
+    def vmss_instances(self, req, scope, rest):
         if scope.kind is not RESOURCE_GROUP:
-            raise ArmError(404, "NotFound", "The requested resource '%s' was not found." % req.path)
+            raise no_route(req)
         key, _, _ = self.resource_key_and_id(scope, T.VMSS, rest[:2])
         vmss = self.store.get(key)
         if vmss is None:

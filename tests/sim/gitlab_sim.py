@@ -452,14 +452,15 @@ class GitLabService(Service):
     # -- entities -------------------------------------------------------------------------
 
     @staticmethod
-    def status(runner, now):
-        """REST v4's deprecated_rest_status, in the order the reference gives."""
-        contacted, created = runner["contacted_at"], runner["created_at"]
-        if now - created > STALE_TIMEOUT and (contacted is None or now - contacted > STALE_TIMEOUT):
+    def status(record, now):
+        """REST v4's status, in the reference's order: stale, never_contacted, online/offline,
+        paused (runners only: managers have no ``active``)."""
+        contacted = record["contacted_at"]
+        if now - record["created_at"] > STALE_TIMEOUT and (contacted is None or now - contacted > STALE_TIMEOUT):
             return "stale"
         if contacted is None:
             return "never_contacted"
-        if runner["active"]:
+        if record.get("active", True):
             return "online" if now - contacted < ONLINE_TIMEOUT else "offline"
         return "paused"
 
@@ -495,17 +496,10 @@ class GitLabService(Service):
         return out
 
     def manager_json(self, m):
-        now = time.time()
-        contacted = m["contacted_at"]
-        if now - m["created_at"] > STALE_TIMEOUT and (contacted is None or now - contacted > STALE_TIMEOUT):
-            status = "stale"
-        elif contacted is None:
-            status = "never_contacted"
-        else:
-            status = "online" if now - contacted < ONLINE_TIMEOUT else "offline"
         return {"id": m["id"], "system_id": m["system_id"], "version": m["version"], "revision": m["revision"],
                 "platform": m["platform"], "architecture": m["architecture"], "created_at": gl_time(m["created_at"]),
-                "contacted_at": gl_time(contacted), "ip_address": m["ip_address"], "status": status,
+                "contacted_at": gl_time(m["contacted_at"]), "ip_address": m["ip_address"],
+                "status": self.status(m, time.time()),
                 "job_execution_status": "idle"}
 
     @staticmethod
