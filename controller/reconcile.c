@@ -71,7 +71,17 @@ struct fleet_pass {
 	bool failed;
 	char error[ERR_MAX];
 	ev_timer later;
+	int waits; /* rounds spent waiting for operations in flight */
 };
+
+#define MAX_WAITS 600
+
+static long wait_interval_ms(void)
+{
+	const char *v = getenv("RUNNERFLEET_POLL_INTERVAL_MS");
+	long ms = v ? strtol(v, NULL, 10) : 0;
+	return ms > 0 ? ms : 2000;
+}
 
 static void observe(fleet_pass *p);
 static void schedule(fleet_pass *p);
@@ -365,10 +375,53 @@ static void describe_remaining(fleet_pass *p, buf *b)
 	}
 }
 
+/* A resource still Creating/Updating/Deleting has an operation in flight
+ * (perhaps from a run that was killed): never write over it; wait and look
+ * again. */
+static const char *operation_in_flight(fleet_pass *p, rf_kind *which)
+{
+	for (int k = 0; k < RK_RUNNER; k++) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(p->obs[k], "properties"), "provisioningState");
+		if (!cJSON_IsString(st))
+			continue;
+		const char *v = st->valuestring;
+		if (strcasecmp(v, "Succeeded") && strcasecmp(v, "Failed") && strcasecmp(v, "Canceled")) {
+			*which = (rf_kind)k;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static void on_wait_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	observe(w->data);
+}
+
 static void observed_all(fleet_pass *p)
 {
 	if (p->observe_failed) {
 		finish(p);
+		return;
+	}
+	rf_kind busy;
+	const char *busy_state = p->kind == PASS_PLAN ? NULL : operation_in_flight(p, &busy);
+	if (busy_state) {
+		if (++p->waits > MAX_WAITS) {
+			pass_error(p, "%s %s stayed %s; not writing over an operation in flight", rf_kind_name(busy),
+				   p->names.name[busy], busy_state);
+			finish(p);
+			return;
+		}
+		if (p->waits == 1)
+			log_info(p->names.key, "%s %s is %s: waiting for that operation before writing",
+				 rf_kind_name(busy), p->names.name[busy], busy_state);
+		ev_timer_init(&p->later, on_wait_timer, (double)wait_interval_ms() / 1000.0, 0.0);
+		p->later.data = p;
+		ev_timer_start(p->env->loop, &p->later);
 		return;
 	}
 	desired_ctx c;
