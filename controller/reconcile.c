@@ -200,8 +200,11 @@ static void on_observe_arm(const arm_result *r, void *arg)
 		set_obs(p, kc->k, r->status == 200 ? r->body : NULL);
 	} else {
 		p->observe_failed = true;
-		pass_error(p, "reading %s %s failed: %s%s%s", rf_kind_name(kc->k), p->names.name[kc->k], r->code,
-			   *r->code ? ": " : "", r->message);
+		if (strcmp(r->code, "AuthenticationFailed") == 0) /* not about this resource */
+			pass_error(p, "Azure sign-in failed: %s", r->message);
+		else
+			pass_error(p, "reading %s %s failed: %s%s%s", rf_kind_name(kc->k), p->names.name[kc->k], r->code,
+				   *r->code ? ": " : "", r->message);
 	}
 	observation_done(p);
 }
@@ -829,6 +832,18 @@ static int readiness(fleet_pass *p, rf_kind k)
 	return wait ? 0 : 1;
 }
 
+/* The first dependency that stops `k` (conflict, failed or skipped). */
+static rf_kind blocker(fleet_pass *p, rf_kind k)
+{
+	for (int d = 0; d < RK_COUNT; d++) {
+		bool dep = p->cur.items[k].op == PLAN_DELETE ? (rf_kind_deps((rf_kind)d) & (1u << k)) != 0
+							     : (rf_kind_deps(k) & (1u << d)) != 0;
+		if (dep && (p->cur.items[d].op == PLAN_CONFLICT || p->act[d] == ACT_FAILED || p->act[d] == ACT_SKIPPED))
+			return (rf_kind)d;
+	}
+	return k;
+}
+
 static void schedule(fleet_pass *p)
 {
 	bool progress = true;
@@ -840,8 +855,12 @@ static void schedule(fleet_pass *p)
 			int r = readiness(p, (rf_kind)k);
 			if (r < 0) {
 				p->act[k] = ACT_SKIPPED;
-				pass_error(p, "%s %s was not attempted: something it depends on failed", rf_kind_name((rf_kind)k),
-					   p->names.name[k]);
+				rf_kind b = blocker(p, (rf_kind)k);
+				pass_error(p, "%s %s was not attempted: %s %s %s%s%s", rf_kind_name((rf_kind)k),
+					   p->names.name[k], rf_kind_name(b), p->names.name[b],
+					   p->cur.items[b].op == PLAN_CONFLICT ? "is in conflict" : "failed",
+					   p->cur.items[b].detail ? ": " : "",
+					   p->cur.items[b].detail ? p->cur.items[b].detail : "");
 				progress = true;
 			} else if (r > 0) {
 				p->act[k] = ACT_RUNNING;
@@ -914,15 +933,18 @@ static int prepare(fleet_pass *p)
 			return -1;
 		}
 		runner_state_load(p);
-	} else if (p->kind != PASS_DELETE && p->kind != PASS_PLAN) {
+	} else if (p->kind != PASS_DELETE) {
 		if (secret_resolve(&f->gitlab.runner_token, &p->runner_token, err, sizeof err) != 0) {
 			pass_error(p, "%s: spec.gitlab.runnerToken: %s", f->file, err);
 			return -1;
 		}
-	} else {
-		/* plan shows token-dependent changes as known after apply when the
-		 * token cannot be read; delete never needs it. */
-		secret_resolve(&f->gitlab.runner_token, &p->runner_token, err, sizeof err);
+	}
+	/* Check the state folder before anything could create or reset a token
+	 * that would then be lost. */
+	if (p->runner_managed && p->kind == PASS_APPLY &&
+	    state_check_writable(env->state_dir, f->namespace, f->name) != 0) {
+		pass_error(p, "the state folder %s is not writable: runner tokens could not be kept", env->state_dir);
+		return -1;
 	}
 	return 0;
 }

@@ -246,12 +246,14 @@ static void on_http_attempt(void *arg, const char *service, const char *method, 
 
 static void print_plan_text(fleet_pass **passes, size_t n, const char *verb)
 {
-	int creates = 0, updates = 0, deletes = 0, conflicts = 0;
+	int creates = 0, updates = 0, deletes = 0, conflicts = 0, errors = 0;
 	for (size_t i = 0; i < n; i++) {
 		const plan *pl = fleet_pass_plan(passes[i]);
 		const spec_fleet *f = fleet_pass_fleet(passes[i]);
 		char key[RF_NAME_MAX];
 		spec_fleet_key(f, key, sizeof key);
+		if (!pl || fleet_pass_failed(passes[i]))
+			errors++;
 		if (!pl) {
 			printf("fleet %s (%s): error: %s\n\n", key, f->file, fleet_pass_error(passes[i]));
 			continue;
@@ -285,9 +287,11 @@ static void print_plan_text(fleet_pass **passes, size_t n, const char *verb)
 		}
 		printf("\n");
 	}
-	if (creates + updates + deletes + conflicts == 0)
+	if (errors)
+		printf("%s: %d fleet(s) could not be planned; see the errors above.\n", verb, errors);
+	if (creates + updates + deletes + conflicts == 0 && !errors)
 		printf("No changes. Every fleet matches its spec.\n");
-	else
+	else if (creates + updates + deletes + conflicts > 0)
 		printf("%s: %d to create, %d to update, %d to delete, %d conflict(s).\n", verb, creates, updates, deletes,
 		       conflicts);
 }

@@ -29,7 +29,7 @@ static const struct {
 	[RK_PUBLIC_IP] = {"public IP", "Microsoft.Network/publicIPAddresses", "2024-05-01", BIT(RK_RESOURCE_GROUP)},
 	[RK_NIC] = {"network interface", "Microsoft.Network/networkInterfaces", "2024-05-01",
 		    BIT(RK_SUBNET) | BIT(RK_NSG) | BIT(RK_PUBLIC_IP)},
-	[RK_VM] = {"manager VM", "Microsoft.Compute/virtualMachines", "2024-07-01", BIT(RK_NIC) | BIT(RK_IDENTITY)},
+	[RK_VM] = {"manager VM", "Microsoft.Compute/virtualMachines", "2024-07-01", BIT(RK_NIC) | BIT(RK_IDENTITY) | BIT(RK_RUNNER)},
 	[RK_VM_EXTENSION] = {"manager config extension", "Microsoft.Compute/virtualMachines/extensions", "2024-07-01",
 			     BIT(RK_VM) | BIT(RK_RUNNER) | BIT(RK_ROLE_ASSIGNMENT)},
 	[RK_RUNNER] = {"runner registration", "GitLab runner", "v4", 0},

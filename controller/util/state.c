@@ -163,3 +163,14 @@ int state_remove(const char *dir, const char *ns, const char *name, const char *
 	rmdir(folder); /* only succeeds when empty, which is the point */
 	return 0;
 }
+
+int state_check_writable(const char *dir, const char *ns, const char *name)
+{
+	int rc = state_write(dir, ns, name, ".probe", "", 0);
+	if (rc != 0)
+		return rc;
+	char path[4096];
+	if (fleet_path(path, sizeof path, dir, ns, name, ".probe") == 0)
+		unlink(path);
+	return 0;
+}

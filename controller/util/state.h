@@ -19,6 +19,9 @@ int state_write(const char *dir, const char *fleet_ns, const char *fleet_name, c
  * -ENOENT when absent, another negative errno on failure. Caps at 64 KiB. */
 int state_read(const char *dir, const char *fleet_ns, const char *fleet_name, const char *file, char **out);
 
+/* Creates the fleet's folder and proves a file can be written there. */
+int state_check_writable(const char *dir, const char *fleet_ns, const char *fleet_name);
+
 /* Removes the file, then the fleet folder if it became empty. Absent is fine. */
 int state_remove(const char *dir, const char *fleet_ns, const char *fleet_name, const char *file);
 

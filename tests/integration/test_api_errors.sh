@@ -28,3 +28,23 @@ rf apply "$SRC/examples" || { cat "$T/out"; fail "apply with a transient 503 fai
 paused=$(sim_eval "$RUNNERFLEET_SIM_GITLAB" "s['runners']['$id']['paused']")
 [ "$paused" = False ] || fail "runner still paused after apply"
 pass "runner paused in GitLab is repaired, through a retried 503"
+
+# Regression (fresh-user trial): a runner POST that fails once must not
+# leave the next apply failing with "the runner token is not known".
+"$RF" delete "$SRC/examples" >/dev/null 2>&1 || fail "delete failed"
+sim_fault "$RUNNERFLEET_SIM_GITLAB" '{"method":"POST","path":"/user/runners","status":500,"count":1}'
+if rf apply "$SRC/examples"; then fail "apply with a failing runner POST exited 0"; fi
+grep -q "create runner registration" "$T/out" || { cat "$T/out"; fail "runner error not named"; }
+rf apply "$SRC/examples" || { cat "$T/out"; fail "second apply after a failed runner POST did not converge"; }
+n=$(sim_eval "$RUNNERFLEET_SIM_GITLAB" "sum(1 for r in s['runners'].values() if r['description']=='azure-vmss-runner-team-a')")
+[ "$n" = 1 ] || fail "$n runner registrations after the retry"
+pass "a failed runner POST converges on the next apply, one registration"
+
+# Regression: a state folder that cannot be written stops the fleet before
+# any token is created or reset in GitLab.
+rm "$RUNNERFLEET_STATE_DIR/ci/team-a/runner.json"
+sim_clear_requests
+if rf apply --state-dir /proc/runnerfleet-not-writable "$SRC/examples/team-a.yaml"; then fail "apply with an unwritable state folder exited 0"; fi
+grep -q "not writable" "$T/out" || { cat "$T/out"; fail "unwritable state folder not reported"; }
+[ "$(sim_writes "$RUNNERFLEET_SIM_GITLAB")" = 0 ] || fail "GitLab was written to although the token could not be kept"
+pass "unwritable state folder: reported, nothing reset in GitLab"

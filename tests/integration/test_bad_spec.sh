@@ -33,3 +33,12 @@ if rf apply "$T/specs"; then fail "apply with a missing secret exited 0"; fi
 grep -q "RF_TEST_UNSET_TOKEN is not set" "$T/out" || { cat "$T/out"; fail "missing secret not named"; }
 grep -q "1 of 2 fleet(s) converged" "$T/out" || { cat "$T/out"; fail "team-a did not converge beside team-c"; }
 pass "a missing secret fails only its fleet, naming the variable"
+
+# Regression: plan fails like apply when a runner token cannot be read, and
+# its footer does not claim "No changes" for a fleet it could not plan.
+if ( unset GITLAB_RUNNER_TOKEN; rf plan --detailed-exitcode "$SRC/examples/team-b-existing-network.yaml" ); then
+  fail "plan with an unset runner token exited 0"
+fi
+grep -q "GITLAB_RUNNER_TOKEN is not set" "$T/out" || { cat "$T/out"; fail "plan did not name the unset variable"; }
+grep -q "No changes" "$T/out" && { cat "$T/out"; fail "plan said No changes for a fleet it could not plan"; }
+pass "plan reports an unreadable runner token and does not claim No changes"
