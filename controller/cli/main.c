@@ -84,8 +84,9 @@ static const char *command_help(const char *cmd)
 	if (strcmp(cmd, "delete") == 0)
 		return "Usage: runnerfleet delete PATH...\n\n"
 		       "Deletes everything the fleets own, in reverse dependency order, waiting for each\n"
-		       "deletion, and removes the runner registration from GitLab. A resource group is\n"
-		       "deleted only when it holds nothing else. Deleting twice is a no-op.\n";
+		       "deletion, and removes the runner registration runnerfleet created (apiToken) from\n"
+		       "GitLab; a runner made in GitLab's UI (runnerToken) is left to its owner. A resource\n"
+		       "group is deleted only when it holds nothing else. Deleting twice is a no-op.\n";
 	if (strcmp(cmd, "render") == 0)
 		return "Usage: runnerfleet render [--fleet NAME] PATH\n\n"
 		       "Prints the manager's config.toml and the install script its extension runs, exactly\n"
