@@ -389,32 +389,32 @@ static cJSON *build_vm(const desired_ctx *c, bool with_secrets, const char **mis
 	return o;
 }
 
-const char *desired_config_hash(const desired_ctx *c, char out[17])
+/* The script the manager's extension runs, secrets included; NULL when the
+ * runner token is not known yet. Caller frees. */
+static char *manager_script(const desired_ctx *c)
 {
 	if (!c->runner_token)
 		return NULL;
 	char password[40];
 	render_worker_password(c->runner_token, c->n->key, password);
 	render_input in = {c->f, c->n, c->gitlab_url, c->runner_token, password};
-	char *script = render_manager_script(&in, false);
-	if (!script)
-		return NULL;
-	sha256_hex(script, strlen(script), 8, out);
-	free(script);
-	return out;
+	return render_manager_script(&in, false);
 }
 
 static cJSON *build_extension(const desired_ctx *c, bool with_secrets, const char **missing)
 {
-	char hash[17];
-	if (!desired_config_hash(c, hash)) {
+	/* Rendered once: its hash is the forceUpdateTag, its text the payload. */
+	char *script = manager_script(c);
+	if (!script) {
 		*missing = "the runner token";
 		return NULL;
 	}
+	char hash[17];
+	sha256_hex(script, strlen(script), 8, hash);
 	cJSON *o = tracked(c);
 	cJSON *p = o ? add_obj(o, "properties") : NULL;
 	if (!p)
-		return o;
+		goto done;
 	cJSON_AddStringToObject(p, "publisher", "Microsoft.Azure.Extensions");
 	cJSON_AddStringToObject(p, "type", "CustomScript");
 	cJSON_AddStringToObject(p, "typeHandlerVersion", "2.1");
@@ -424,17 +424,15 @@ static cJSON *build_extension(const desired_ctx *c, bool with_secrets, const cha
 	cJSON_AddStringToObject(p, "forceUpdateTag", hash);
 	add_obj(p, "settings");
 	if (with_secrets) {
-		char password[40];
-		render_worker_password(c->runner_token, c->n->key, password);
-		render_input in = {c->f, c->n, c->gitlab_url, c->runner_token, password};
-		char *script = render_manager_script(&in, false);
-		char *b64 = script ? base64_encode(script, strlen(script)) : NULL;
-		free(script);
+		char *b64 = base64_encode(script, strlen(script));
 		cJSON *ps = add_obj(p, "protectedSettings");
 		if (ps && b64)
 			cJSON_AddStringToObject(ps, "script", b64);
 		free(b64);
 	}
+done:
+	memset(script, 0, strlen(script));
+	free(script);
 	return o;
 }
 

@@ -31,9 +31,4 @@ cJSON *desired_view(const desired_ctx *c, rf_kind k, const char **missing);
 /* The tag value that marks a resource as this fleet's ("namespace/name"). */
 const char *desired_owner_tag(const cJSON *resource);
 
-/* Hash over everything the manager's extension delivers (config and
- * script), used as its forceUpdateTag. out must hold 17 bytes. Returns
- * NULL when the runner token is not known yet. */
-const char *desired_config_hash(const desired_ctx *c, char out[17]);
-
 #endif

@@ -11,12 +11,7 @@ static char *trimmed_copy(const char *s, size_t n)
 {
 	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
 		n--;
-	char *d = malloc(n + 1);
-	if (!d)
-		return NULL;
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
+	return strndup(s, n);
 }
 
 int secret_resolve(const spec_secret *ref, char **out, char *err, size_t errcap)
